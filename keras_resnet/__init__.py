@@ -1,0 +1,24 @@
+"""keras_resnet: the residual networks of He et al., "Deep Residual Learning for
+Image Recognition" (CVPR 2016), for Keras 3 / TensorFlow.
+
+    import keras_resnet
+    model = keras_resnet.ResNet56(classes=10)                 # CIFAR, option A
+    model = keras_resnet.build("resnet50", version="v1.5")    # ImageNet, option B
+    keras_resnet.profile(model)                               # params and MACs
+"""
+
+from .layers import ZeroPadShortcut
+from .models import (
+    ResNet18, ResNet20, ResNet32, ResNet34, ResNet44, ResNet50, ResNet56, ResNet101,
+    ResNet110, ResNet152, ResNet1202, build, cifar_resnet, imagenet_resnet, list_models,
+    toy_skip_net,
+)
+from .profiling import profile
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ZeroPadShortcut", "build", "cifar_resnet", "imagenet_resnet", "toy_skip_net", "list_models",
+    "profile", "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56",
+    "ResNet101", "ResNet110", "ResNet152", "ResNet1202",
+]

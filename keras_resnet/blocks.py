@@ -1,0 +1,176 @@
+"""Residual blocks of He et al. 2016 (CVPR), Fig. 2 and Fig. 5, and their variants.
+
+A residual block computes (paper Eq. 1 and 2)
+
+    y = F(x, {W_i}) + x            (identity shortcut, Eq. 1)
+    y = F(x, {W_i}) + W_s x        (projection shortcut, Eq. 2)
+
+followed by a ReLU. `F` is two 3x3 convolutions (the *basic* block, Fig. 5
+left) or 1x1 -> 3x3 -> 1x1 (the *bottleneck*, Fig. 5 right), each followed by
+batch normalization.
+
+Shortcut options (§3.3, Table 3):
+    "A": identity; where the shape changes, stride-2 subsampling plus zero
+         channels (`layers.ZeroPadShortcut`, no parameters).
+    "B": identity; a 1x1 projection + BN only where the shape changes.
+    "C": a 1x1 projection + BN on every block.
+`plain=True` drops the shortcut (the paper's plain nets: the same layers).
+
+Versions:
+    "v1":   the paper; a strided bottleneck has its stride on the first 1x1.
+    "v1.5": the stride on the bottleneck's 3x3 (torchvision, NVIDIA).
+            Basic blocks are the same in v1 and v1.5.
+    "v2":   pre-activation, BN -> ReLU -> conv (He et al. 2016, "Identity
+            Mappings in Deep Residual Networks", Fig. 4e); the shortcut and
+            the sum are left clean, no ReLU after the addition.
+
+`zero_init_residual` (Goyal et al. 2017, §5.1) starts the last BN gamma of each
+residual branch at 0 (v1/v1.5), or the last conv kernel of the branch (v2, whose
+branch ends in a convolution), so every block starts as the identity.
+
+Layer names follow keras.applications: `conv{stage}_block{i}_{j}_conv`,
+`..._{j}_bn`, `..._{j}_relu`, the projection `..._0_conv` / `..._0_bn`, the
+option-A shortcut `..._shortcut`, the sum `..._add` and the output `..._out`.
+"""
+
+import dataclasses
+
+import keras
+
+from .layers import ZeroPadShortcut
+
+SHORTCUTS = ("A", "B", "C")
+VERSIONS = ("v1", "v1.5", "v2")
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockOptions:
+    """How every block of a network is built (validated by the model builder)."""
+
+    shortcut: str = "A"
+    plain: bool = False
+    version: str = "v1"
+    zero_init_residual: bool = False
+    bn_momentum: float = 0.9
+    bn_epsilon: float = 1e-5
+    sync_bn: bool = False
+    weight_decay: float = 0.0
+
+
+def conv(x, filters, kernel, strides, prefix, opts, zero=False):
+    """A bias-free convolution named `{prefix}_conv`, He-normal initialised.
+
+    A strided convolution larger than 1x1 pads explicitly by kernel // 2 on
+    every side (as Caffe, Torch and PyTorch do) so that its outputs are centred
+    on the even input positions, the same positions option A samples.
+    """
+    padding = "same"
+    if strides > 1 and kernel > 1:
+        x = keras.layers.ZeroPadding2D(kernel // 2, name=f"{prefix}_pad")(x)
+        padding = "valid"
+    regularizer = keras.regularizers.L2(opts.weight_decay / 2) if opts.weight_decay else None
+    return keras.layers.Conv2D(
+        filters,
+        kernel,
+        strides=strides,
+        padding=padding,
+        use_bias=False,
+        kernel_initializer="zeros" if zero else "he_normal",
+        kernel_regularizer=regularizer,
+        name=f"{prefix}_conv",
+    )(x)
+
+
+def bn(x, prefix, opts, zero_gamma=False, suffix="bn"):
+    """Batch normalization named `{prefix}_{suffix}` (gamma 0 if `zero_gamma`)."""
+    return keras.layers.BatchNormalization(
+        momentum=opts.bn_momentum,
+        epsilon=opts.bn_epsilon,
+        synchronized=opts.sync_bn,
+        gamma_initializer="zeros" if zero_gamma else "ones",
+        name=f"{prefix}_{suffix}",
+    )(x)
+
+
+def relu(x, name):
+    return keras.layers.ReLU(name=name)(x)
+
+
+def conv_bn_relu(x, filters, kernel, strides, prefix, opts, activate=True, zero_gamma=False):
+    """conv -> BN (-> ReLU): one weighted layer of a v1 network."""
+    x = conv(x, filters, kernel, strides, prefix, opts)
+    x = bn(x, prefix, opts, zero_gamma=zero_gamma)
+    return relu(x, f"{prefix}_relu") if activate else x
+
+
+def shortcut(x, source, out_channels, strides, prefix, opts):
+    """The shortcut of one block (§3.3), or None for a plain block.
+
+    `x` is the block's input; `source` is what a projection reads (`x` in v1,
+    the pre-activated input in v2). Projections are followed by BN in v1 only.
+    """
+    if opts.plain:
+        return None
+    changes = strides != 1 or x.shape[-1] != out_channels
+    if opts.shortcut == "C" or (opts.shortcut == "B" and changes):
+        s = conv(source, out_channels, 1, strides, f"{prefix}_0", opts)
+        return s if opts.version == "v2" else bn(s, f"{prefix}_0", opts)
+    if changes:
+        return ZeroPadShortcut(strides, out_channels, name=f"{prefix}_shortcut")(x)
+    return x
+
+
+def merge(branch, short, prefix, opts):
+    """y = F(x) + shortcut, then ReLU in v1 (Fig. 2); no ReLU in v2."""
+    y = branch if short is None else keras.layers.Add(name=f"{prefix}_add")([short, branch])
+    if opts.version == "v2":
+        return y
+    return relu(y, f"{prefix}_out")
+
+
+def basic_block(x, filters, strides, prefix, opts):
+    """Two 3x3 layers (Fig. 5 left), `filters` output channels."""
+    if opts.version == "v2":
+        pre = relu(bn(x, prefix, opts, suffix="preact_bn"), f"{prefix}_preact_relu")
+        short = shortcut(x, pre, filters, strides, prefix, opts)
+        y = conv_bn_relu(pre, filters, 3, strides, f"{prefix}_1", opts)
+        y = conv(y, filters, 3, 1, f"{prefix}_2", opts, zero=opts.zero_init_residual)
+    else:
+        short = shortcut(x, x, filters, strides, prefix, opts)
+        y = conv_bn_relu(x, filters, 3, strides, f"{prefix}_1", opts)
+        y = conv_bn_relu(y, filters, 3, 1, f"{prefix}_2", opts, activate=False,
+                         zero_gamma=opts.zero_init_residual and not opts.plain)
+    return merge(y, short, prefix, opts)
+
+
+def bottleneck_block(x, filters, strides, prefix, opts, expansion=4):
+    """1x1 (`filters`) -> 3x3 (`filters`) -> 1x1 (`expansion * filters`), Fig. 5 right.
+
+    v1 puts the stride on the first 1x1, v1.5 and v2 on the 3x3.
+    """
+    out = expansion * filters
+    s1, s3 = (strides, 1) if opts.version == "v1" else (1, strides)
+    if opts.version == "v2":
+        pre = relu(bn(x, prefix, opts, suffix="preact_bn"), f"{prefix}_preact_relu")
+        short = shortcut(x, pre, out, strides, prefix, opts)
+        y = conv_bn_relu(pre, filters, 1, s1, f"{prefix}_1", opts)
+        y = conv_bn_relu(y, filters, 3, s3, f"{prefix}_2", opts)
+        y = conv(y, out, 1, 1, f"{prefix}_3", opts, zero=opts.zero_init_residual)
+    else:
+        short = shortcut(x, x, out, strides, prefix, opts)
+        y = conv_bn_relu(x, filters, 1, s1, f"{prefix}_1", opts)
+        y = conv_bn_relu(y, filters, 3, s3, f"{prefix}_2", opts)
+        y = conv_bn_relu(y, out, 1, 1, f"{prefix}_3", opts, activate=False,
+                         zero_gamma=opts.zero_init_residual and not opts.plain)
+    return merge(y, short, prefix, opts)
+
+
+BLOCKS = {"basic": basic_block, "bottleneck": bottleneck_block}
+
+
+def stage(x, block, filters, blocks, strides, stage_index, opts):
+    """`blocks` blocks named conv{stage_index}_block1 ..., the first with `strides`."""
+    fn = BLOCKS[block]
+    for i in range(1, blocks + 1):
+        x = fn(x, filters, strides if i == 1 else 1, f"conv{stage_index}_block{i}", opts)
+    return x

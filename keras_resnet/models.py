@@ -1,0 +1,367 @@
+"""The networks of He et al. 2016 (CVPR): one generic builder and the named models.
+
+CIFAR family (§4.2): a 3x3 conv with 16 filters, then three stages of n blocks
+each (conv2_x, conv3_x, conv4_x with 16/32/64 filters, feature maps 32/16/8),
+global average pooling and a dense classifier: 6n + 2 weighted layers
+(ResNet-20/32/44/56/110/1202 for n = 3/5/7/9/18/200).
+
+ImageNet family (Table 1): a 7x7/2 conv with 64 filters, a 3x3/2 max pool,
+four stages conv2_x ... conv5_x (64/128/256/512 filters) of basic blocks
+(ResNet-18/34) or bottleneck blocks (ResNet-50/101/152), global average
+pooling and a dense classifier.
+
+Every function returns a plain functional `keras.Model` and takes the
+keras.applications arguments: `include_top`, `input_shape`, `input_tensor`,
+`pooling`, `classes`, `classifier_activation`, `name`; plus `preprocessing`
+(a dict with `scale`, `mean`, `std`) to put rescaling and normalization inside
+the model so that it takes raw 0-255 images.
+"""
+
+import re
+
+import keras
+import numpy as np
+
+from .blocks import SHORTCUTS, VERSIONS, BlockOptions, bn, conv, conv_bn_relu, relu, stage
+
+CIFAR_DEPTHS = (20, 32, 44, 56, 110, 1202)
+CIFAR_FILTERS = (16, 32, 64)
+
+# depth -> (block, blocks per stage), Table 1
+IMAGENET_SPECS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+IMAGENET_FILTERS = (64, 128, 256, 512)
+
+POOLINGS = (None, "avg", "max")
+
+
+# --------------------------------------------------------------------------- inputs and head
+
+
+def _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width):
+    if shortcut not in SHORTCUTS:
+        raise ValueError(f"shortcut must be one of {', '.join(SHORTCUTS)} (paper §3.3), got {shortcut!r}.")
+    if version not in VERSIONS:
+        raise ValueError(f"version must be one of {', '.join(VERSIONS)}, got {version!r}.")
+    if plain and zero_init_residual:
+        raise ValueError(
+            "zero_init_residual=True needs residual shortcuts: in a plain net (plain=True) "
+            "a zero-initialised branch would block the signal entirely."
+        )
+    if include_top and (not isinstance(classes, (int, np.integer)) or isinstance(classes, bool) or classes < 1):
+        raise ValueError(f"classes must be an integer >= 1 when include_top=True, got {classes!r}.")
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}.")
+    if include_top and pooling not in (None, "avg"):
+        raise ValueError(
+            f"include_top=True uses the paper's global average pooling + dense head, so pooling must "
+            f"be None or 'avg'; got {pooling!r} (use include_top=False for pooling='max')."
+        )
+    if not (isinstance(width, (int, float)) and width > 0):
+        raise ValueError(f"width must be a positive number (a multiplier of the filters), got {width!r}.")
+
+
+def _input(input_shape, input_tensor, default_shape, min_size):
+    """The model's input: a new `keras.Input` or the given `input_tensor`."""
+    if input_shape is None:
+        input_shape = default_shape if input_tensor is None else tuple(input_tensor.shape[1:])
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}.")
+    h, w, c = input_shape
+    if not isinstance(c, (int, np.integer)) or c < 1:
+        raise ValueError(f"input_shape needs a known number of channels >= 1, got {input_shape!r}.")
+    for side in (h, w):
+        if side is not None and side < min_size:
+            raise ValueError(
+                f"input_shape {input_shape!r} is too small: this network downsamples by {min_size}, "
+                f"so height and width must be >= {min_size} (or None)."
+            )
+    if input_tensor is None:
+        return keras.Input(shape=input_shape, name="input"), input_shape
+    if not keras.backend.is_keras_tensor(input_tensor):
+        return keras.Input(tensor=input_tensor, shape=input_shape, name="input"), input_shape
+    return input_tensor, input_shape
+
+
+def _preprocess(x, preprocessing, channels):
+    """Rescale (and normalise) raw 0-255 images inside the model.
+
+    `preprocessing` is None or a dict with optional keys `scale` (e.g. 1/255),
+    `mean` and `std` (per channel, or one value), applied as
+    (x * scale - mean) / std.
+    """
+    if preprocessing is None:
+        return x
+    if not isinstance(preprocessing, dict) or not set(preprocessing) <= {"scale", "mean", "std"}:
+        raise ValueError(
+            f"preprocessing must be None or a dict with keys 'scale', 'mean', 'std', got {preprocessing!r}."
+        )
+    scale = preprocessing.get("scale")
+    if scale is not None:
+        x = keras.layers.Rescaling(float(scale), name="rescale")(x)
+    mean, std = preprocessing.get("mean"), preprocessing.get("std")
+    if mean is not None or std is not None:
+        mean = np.broadcast_to(np.asarray(0.0 if mean is None else mean, "float32"), (channels,))
+        std = np.broadcast_to(np.asarray(1.0 if std is None else std, "float32"), (channels,))
+        if np.any(std <= 0):
+            raise ValueError(f"preprocessing std must be > 0, got {std.tolist()}.")
+        x = keras.layers.Normalization(
+            mean=mean.tolist(), variance=(std**2).tolist(), name="normalize"
+        )(x)
+    return x
+
+
+def _head(x, include_top, pooling, classes, classifier_activation, weight_decay):
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
+        return keras.layers.Dense(
+            classes, activation=classifier_activation, kernel_regularizer=regularizer, name="predictions"
+        )(x)
+    if pooling == "avg":
+        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return x
+
+
+def _model(inputs, input_tensor, outputs, name):
+    if input_tensor is not None:
+        inputs = keras.utils.get_source_inputs(input_tensor)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _default_name(prefix, depth, plain, version):
+    base = f"{'plain' if plain else prefix}{depth}"
+    return base + ("_v2" if version == "v2" else "_v1_5" if version == "v1.5" else "")
+
+
+# --------------------------------------------------------------------------- the two families
+
+
+def cifar_resnet(
+    depth=20,
+    *,
+    shortcut="A",
+    plain=False,
+    version="v1",
+    zero_init_residual=False,
+    width=1,
+    include_top=True,
+    input_shape=None,
+    input_tensor=None,
+    pooling=None,
+    classes=10,
+    classifier_activation="softmax",
+    preprocessing=None,
+    bn_momentum=0.9,
+    bn_epsilon=1e-5,
+    sync_bn=False,
+    weight_decay=0.0,
+    name=None,
+):
+    """The CIFAR ResNet of §4.2 with 6n + 2 layers (n >= 1), default input 32x32x3.
+
+    Option A, ResNet-20 has 269,722 trainable parameters (paper Table 6: 0.27M).
+    `width` multiplies the 16/32/64 filters.
+    """
+    if not isinstance(depth, (int, np.integer)) or depth < 8 or (depth - 2) % 6:
+        raise ValueError(
+            f"CIFAR ResNet depth must be 6n+2 for an integer n >= 1 (8, 14, 20, 32, 44, 56, 110, 1202, ...), "
+            f"got {depth!r}."
+        )
+    _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
+    opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay)
+    n = (depth - 2) // 6
+    inputs, shape = _input(input_shape, input_tensor, (32, 32, 3), min_size=4)
+    x = _preprocess(inputs, preprocessing, shape[-1])
+    filters = [max(1, int(round(f * width))) for f in CIFAR_FILTERS]
+    if version == "v2":
+        x = conv(x, filters[0], 3, 1, "conv1", opts)
+    else:
+        x = conv_bn_relu(x, filters[0], 3, 1, "conv1", opts)
+    for i, f in enumerate(filters):
+        x = stage(x, "basic", f, n, 1 if i == 0 else 2, i + 2, opts)
+    if version == "v2":
+        x = relu(bn(x, "post", opts), "post_relu")
+    x = _head(x, include_top, pooling, classes, classifier_activation, weight_decay)
+    return _model(inputs, input_tensor, x, name or _default_name("resnet", depth, plain, version))
+
+
+def imagenet_resnet(
+    depth=50,
+    *,
+    shortcut="B",
+    plain=False,
+    version="v1",
+    zero_init_residual=False,
+    width=1,
+    include_top=True,
+    input_shape=None,
+    input_tensor=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    preprocessing=None,
+    bn_momentum=0.9,
+    bn_epsilon=1e-5,
+    sync_bn=False,
+    weight_decay=0.0,
+    name=None,
+):
+    """The ImageNet ResNet of Table 1 (depth 18, 34, 50, 101 or 152), default input 224x224x3.
+
+    Option B, 1000 classes: ResNet-50 has 25,557,032 trainable parameters and
+    about 3.8 G multiply-adds (v1) or 4.1 G (v1.5) per 224x224 image.
+    """
+    if depth not in IMAGENET_SPECS:
+        raise ValueError(f"ImageNet ResNet depth must be one of {sorted(IMAGENET_SPECS)} (Table 1), got {depth!r}.")
+    _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
+    opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay)
+    block, counts = IMAGENET_SPECS[depth]
+    inputs, shape = _input(input_shape, input_tensor, (224, 224, 3), min_size=32)
+    x = _preprocess(inputs, preprocessing, shape[-1])
+    stem = max(1, int(round(64 * width)))
+    if version == "v2":
+        x = conv(x, stem, 7, 2, "conv1", opts)
+    else:
+        x = conv_bn_relu(x, stem, 7, 2, "conv1", opts)
+    x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    for i, (f, count) in enumerate(zip(IMAGENET_FILTERS, counts)):
+        x = stage(x, block, max(1, int(round(f * width))), count, 1 if i == 0 else 2, i + 2, opts)
+    if version == "v2":
+        x = relu(bn(x, "post", opts), "post_relu")
+    x = _head(x, include_top, pooling, classes, classifier_activation, weight_decay)
+    return _model(inputs, input_tensor, x, name or _default_name("resnet", depth, plain, version))
+
+
+def toy_skip_net(
+    *,
+    blocks=2,
+    filters=64,
+    include_top=True,
+    input_shape=None,
+    input_tensor=None,
+    pooling=None,
+    classes=10,
+    classifier_activation="softmax",
+    preprocessing=None,
+    name="toy_skip",
+):
+    """The seed project's toy skip-connection classifier.
+
+    A 1x1 conv to `filters` channels, then `blocks` blocks of two 3x3 convs
+    (ReLU between) whose output is added to the block's input and passed
+    through a ReLU, then flatten + dense. No batch normalization. Needs a
+    fixed input size (the flatten); default 32x32x3.
+    """
+    _check_options("A", False, "v1", False, classes, include_top, pooling, 1)
+    if not isinstance(blocks, (int, np.integer)) or blocks < 1:
+        raise ValueError(f"toy_skip_net blocks must be an integer >= 1, got {blocks!r}.")
+    inputs, shape = _input(input_shape, input_tensor, (32, 32, 3), min_size=1)
+    if include_top and None in shape[:2]:
+        raise ValueError(f"toy_skip_net flattens its features, so input_shape needs a fixed size, got {shape!r}.")
+    x = _preprocess(inputs, preprocessing, shape[-1])
+    x = keras.layers.Conv2D(filters, 1, name="conv1_conv")(x)
+    for i in range(1, blocks + 1):
+        y = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{i}_1_conv")(x)
+        y = keras.layers.Conv2D(filters, 3, padding="same", name=f"block{i}_2_conv")(y)
+        x = keras.layers.ReLU(name=f"block{i}_out")(keras.layers.Add(name=f"block{i}_add")([x, y]))
+    if include_top:
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    else:
+        x = _head(x, False, pooling, classes, classifier_activation, 0.0)
+    return _model(inputs, input_tensor, x, name)
+
+
+# --------------------------------------------------------------------------- the registry
+
+_NAME = re.compile(r"^(cifar_)?(resnet|plain)(\d+)$")
+
+
+def list_models():
+    """The named models: a list of dicts with name, family, depth, block, shortcut, input.
+
+    Besides these names, `build` takes `resnet<D>` / `plain<D>` for any CIFAR
+    depth D = 6n + 2 (e.g. resnet8, resnet14) and `cifar_resnet<D>` /
+    `cifar_plain<D>` for CIFAR depths that are also ImageNet depths (50, 152).
+    """
+    rows = []
+    for kind in ("resnet", "plain"):
+        for d in CIFAR_DEPTHS:
+            rows.append(dict(name=f"{kind}{d}", family="cifar", depth=d, block="basic",
+                             shortcut=None if kind == "plain" else "A", input_shape=(32, 32, 3), classes=10))
+        for d, (block, _) in IMAGENET_SPECS.items():
+            rows.append(dict(name=f"{kind}{d}", family="imagenet", depth=d, block=block,
+                             shortcut=None if kind == "plain" else "B", input_shape=(224, 224, 3), classes=1000))
+    rows.append(dict(name="toy_skip", family="toy", depth=None, block="skip", shortcut="identity",
+                     input_shape=(32, 32, 3), classes=10))
+    return rows
+
+
+def _names_help():
+    named = ", ".join(r["name"] for r in list_models())
+    return (f"{named}; or resnet<D>/plain<D> for any CIFAR depth D = 6n+2 (e.g. resnet8), "
+            f"cifar_resnet<D> to force the CIFAR family (e.g. cifar_resnet50)")
+
+
+def build(name, **kwargs):
+    """Build a model by name: `build("resnet56")`, `build("plain20")`, `build("resnet50", version="v1.5")`.
+
+    ImageNet depths (18/34/50/101/152) win over CIFAR ones for `resnet<D>`;
+    `cifar_resnet<D>` forces the CIFAR family. `plain<D>` is `resnet<D>` with
+    `plain=True`. Keyword arguments go to `cifar_resnet`, `imagenet_resnet`
+    or `toy_skip_net`.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"Model name must be a string, got {name!r}. Allowed: {_names_help()}.")
+    key = name.strip().lower().replace("-", "")
+    if key == "toy_skip":
+        return toy_skip_net(**kwargs)
+    match = _NAME.match(key)
+    if not match:
+        raise ValueError(f"Unknown model name {name!r}. Allowed: {_names_help()}.")
+    force_cifar, kind, depth = match.group(1), match.group(2), int(match.group(3))
+    if kind == "plain":
+        if kwargs.get("plain") is False:
+            raise ValueError(f"{name!r} is a plain net; plain=False contradicts it (use 'resnet{depth}').")
+        kwargs["plain"] = True
+    if depth in IMAGENET_SPECS and not force_cifar:
+        return imagenet_resnet(depth, **kwargs)
+    if depth >= 8 and (depth - 2) % 6 == 0:
+        return cifar_resnet(depth, **kwargs)
+    raise ValueError(
+        f"Unknown model name {name!r}: depth {depth} is neither an ImageNet depth "
+        f"({', '.join(map(str, IMAGENET_SPECS))}) nor a CIFAR depth 6n+2 (8, 14, 20, 26, 32, ...). "
+        f"Allowed: {_names_help()}."
+    )
+
+
+def _named(name, doc):
+    def fn(**kwargs):
+        return build(name, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name.replace("resnet", "ResNet").replace("plain", "Plain")
+    fn.__doc__ = doc
+    return fn
+
+
+ResNet20 = _named("resnet20", "CIFAR ResNet-20 (n=3), 0.27M parameters, 8.75% CIFAR-10 error (Table 6).")
+ResNet32 = _named("resnet32", "CIFAR ResNet-32 (n=5), 0.46M parameters, 7.51% error (Table 6).")
+ResNet44 = _named("resnet44", "CIFAR ResNet-44 (n=7), 0.66M parameters, 7.17% error (Table 6).")
+ResNet56 = _named("resnet56", "CIFAR ResNet-56 (n=9), 0.85M parameters, 6.97% error (Table 6).")
+ResNet110 = _named("resnet110", "CIFAR ResNet-110 (n=18), 1.7M parameters, 6.43% error (Table 6).")
+ResNet1202 = _named("resnet1202", "CIFAR ResNet-1202 (n=200), 19.4M parameters, 7.93% error (Table 6).")
+ResNet18 = _named("resnet18", "ImageNet ResNet-18 (Table 1), basic blocks, 1.8 G multiply-adds.")
+ResNet34 = _named("resnet34", "ImageNet ResNet-34 (Table 1), basic blocks, 3.6 G multiply-adds.")
+ResNet50 = _named("resnet50", "ImageNet ResNet-50 (Table 1), bottleneck blocks, 3.8 G multiply-adds.")
+ResNet101 = _named("resnet101", "ImageNet ResNet-101 (Table 1), bottleneck blocks, 7.6 G multiply-adds.")
+ResNet152 = _named("resnet152", "ImageNet ResNet-152 (Table 1), bottleneck blocks, 11.3 G multiply-adds.")
