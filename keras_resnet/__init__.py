@@ -7,6 +7,11 @@ Image Recognition" (CVPR 2016), for Keras 3 / TensorFlow.
     keras_resnet.profile(model)                               # params and MACs
 """
 
+import os
+
+# Quiet TensorFlow's C++ start-up logs unless the user asked for them.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 from .layers import ZeroPadShortcut
 from .models import (
     ResNet18, ResNet20, ResNet32, ResNet34, ResNet44, ResNet50, ResNet56, ResNet101,
