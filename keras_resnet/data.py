@@ -333,9 +333,11 @@ def _load_folder_tree(path, spec, validation_split, image_size, seed):
         if not classes:
             raise ValueError(f"folder {str(root)!r} has no class sub-folders; expected one sub-folder of "
                              f"images per class; allowed sources: {SOURCES_HELP}")
-        ds = keras.utils.image_dataset_from_directory(root, labels="inferred", batch_size=None,
-                                                      shuffle=False, verbose=False)
-        paths = list(ds.file_paths)
+        try:
+            paths = list(keras.utils.image_dataset_from_directory(
+                root, labels="inferred", batch_size=None, shuffle=False, verbose=False).file_paths)
+        except ValueError:  # keras: "No images found in directory ..."
+            paths = []
         if not paths:
             raise ValueError(f"folder {str(root)!r} has class sub-folders {classes[:10]} but no images "
                              "(.png, .jpg, .jpeg, .bmp, .gif) in them")
