@@ -1,0 +1,140 @@
+"""`keras-resnet train MODEL --dataset SRC` and `keras-resnet evaluate RUN_DIR_OR_MODEL --dataset SRC`."""
+
+import argparse
+import shlex
+
+from ._args import add_model_options, model_kwargs
+
+
+def _split(text):
+    """'5000' -> 5000 (a count), '0.1' -> 0.1 (a fraction)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count such as 5000 or a fraction such as 0.1, got {text!r}") from None
+    return int(v) if v >= 1 and v == int(v) else v
+
+
+def register(sub):
+    p = sub.add_parser(
+        "train", help="train a model of the zoo on a dataset (the paper's CIFAR recipe by default)",
+        description="Train MODEL on a dataset and write a run directory (config.json, history.csv, tensorboard/, "
+                    "backup/, model.keras, curves.png, model_card.json). Re-running the same command resumes.")
+    p.add_argument("model", help="a model name from `keras-resnet list`, e.g. resnet20, resnet8, plain20")
+    p.add_argument("--dataset", required=True,
+                   help="a tfds name (cifar10, fashion_mnist, ...), a CIFAR python-batches folder, an IDX folder, "
+                        "a folder with one sub-folder per class, or an .npz (x_train, y_train, x_test, y_test)")
+    p.add_argument("--data-dir", help="tfds data_dir holding already prepared data")
+    p.add_argument("--run-dir", help="where the run goes (default runs/MODEL-DATASET)")
+    p.add_argument("--recipe", choices=["paper", "cosine", "onecycle"], default="paper",
+                   help="learning-rate schedule (default paper: 0.1, /10 at 50%% and 75%% of the run)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, help="length of the run in epochs")
+    length.add_argument("--iterations", type=int, help="length of the run in optimizer steps (default: the paper's 64000)")
+    p.add_argument("--batch-size", type=int, default=128, help="global batch size, split over the replicas (default 128)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default 0.1 x batch/128)")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay on the kernels (default 1e-4)")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    p.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing (default 0)")
+    p.add_argument("--validation-split", type=_split,
+                   help="hold out the END of the train split for validation: a count (paper: 5000) or a fraction")
+    aug = p.add_mutually_exclusive_group()
+    aug.add_argument("--augment", dest="augment", action="store_true", default=None,
+                     help="4-pixel pad + random crop + flip (default: on for 32x32 colour data)")
+    aug.add_argument("--no-augment", dest="augment", action="store_false")
+    p.add_argument("--mixed-precision", action="store_true", help="float16 (GPU) / bfloat16 (CPU) compute")
+    p.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
+    p.add_argument("--steps-per-execution", type=int, default=None, help="training steps per tf.function call")
+    p.add_argument("--devices", help="comma-separated devices for MirroredStrategy, e.g. /gpu:0,/gpu:1")
+    p.add_argument("--sync-bn", action="store_true", help="synchronized BatchNorm across replicas")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory with a different config")
+    p.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+    add_model_options(p)
+    p.set_defaults(func=run_train, parser=p)
+
+    p = sub.add_parser("evaluate", help="top-1/top-5 error and a confusion matrix of a trained model on a dataset",
+                       description="Evaluate a run directory (its model.keras) or a .keras file on a dataset's test split.")
+    p.add_argument("model", help="a run directory or a .keras file")
+    p.add_argument("--dataset", required=True, help="the dataset (as for `train`)")
+    p.add_argument("--data-dir", help="tfds data_dir holding already prepared data")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--output", help="confusion-matrix PNG (default: confusion.png next to the model)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing confusion-matrix PNG")
+    p.set_defaults(func=run_evaluate)
+
+
+def _command(args):
+    """The command line that reproduces `args` (non-default options only, in the parser's order)."""
+    words = ["keras-resnet", "train", args.model]
+    for action in args.parser._actions:
+        if not action.option_strings or action.dest in ("help", "model"):
+            continue
+        value = getattr(args, action.dest, None)
+        if value is None or value == action.default:
+            continue
+        flag = action.option_strings[0]
+        if action.nargs == 0:          # store_true / store_false: the flag that gave this value
+            if value == action.const:
+                words.append(flag)
+        else:
+            words += [flag, ",".join(map(str, value)) if isinstance(value, tuple) else str(value)]
+    return shlex.join(words)
+
+
+def run_train(args):
+    from ..train import TrainConfig, train
+
+    kw = dict(model=args.model, model_kwargs=model_kwargs(args), dataset=args.dataset, data_dir=args.data_dir,
+              run_dir=args.run_dir, recipe=args.recipe, epochs=args.epochs, iterations=args.iterations,
+              batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, momentum=args.momentum,
+              label_smoothing=args.label_smoothing, validation_split=args.validation_split, augment=args.augment,
+              mixed_precision=args.mixed_precision, jit_compile=args.jit_compile, sync_bn=args.sync_bn,
+              seed=args.seed, overwrite=args.overwrite, verbose=2 if args.quiet else "auto",
+              devices=args.devices.split(",") if args.devices else None,
+              command=_command(args))
+    if args.steps_per_execution is not None:
+        kw["steps_per_execution"] = args.steps_per_execution
+    result = train(TrainConfig(**kw))
+    m = result.metrics
+    if result.run_dir is not None:
+        print(f"test top-1 error {100 * m['test_top1_error']:.2f}%  top-5 error {100 * m['test_top5_error']:.2f}%  "
+              f"({m['test_examples']} images)  run: {result.run_dir}")
+
+
+def run_evaluate(args):
+    import json
+    import pathlib
+
+    import keras
+
+    from .. import data as data_lib
+    from ..rundir import plot_confusion
+    from ..train import evaluate
+
+    src = pathlib.Path(args.model)
+    path = src / "model.keras" if src.is_dir() else src
+    if not path.exists():
+        raise FileNotFoundError(f"{str(path)!r} does not exist; give a run directory holding model.keras or a .keras file.")
+    if path.suffix != ".keras":
+        raise ValueError(f"{str(path)!r} is not a .keras file; give a run directory or a .keras file.")
+    out = pathlib.Path(args.output) if args.output else path.with_name("confusion.png")
+    if out.exists() and not args.overwrite:
+        raise FileExistsError(f"{str(out)!r} exists; pass --overwrite to replace it or --output for another path.")
+    data = data_lib.load(args.dataset, data_dir=args.data_dir)
+    model = keras.saving.load_model(path)
+    want, classes = tuple(model.input_shape[1:]), int(model.output_shape[-1])
+    if want[-1] != data.image_shape[-1] or any(w not in (None, s) for w, s in zip(want[:2], data.image_shape[:2])) \
+            or classes != len(data.class_names):
+        raise ValueError(f"The model takes {want} images and predicts {classes} classes, but dataset {args.dataset!r} "
+                         f"has {tuple(data.image_shape)} images and {len(data.class_names)} classes.")
+    m = evaluate(model, data_lib.pipeline(data.test, batch_size=args.batch_size, training=False))
+    names = data.class_names
+    card = path.with_name("model_card.json")
+    if card.exists():
+        names = json.loads(card.read_text()).get("class_names", names)
+    plot_confusion(m["confusion"], names, out, title=f"{path.parent.name or path.stem} on {data.name}: "
+                                                    f"top-1 error {100 * m['top1_error']:.2f}%")
+    print(f"top-1 error {100 * m['top1_error']:.2f}%  top-5 error {100 * m['top5_error']:.2f}%  "
+          f"({m['examples']} test images of {data.name})")
+    print(f"confusion matrix: {out}")
