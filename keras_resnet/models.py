@@ -17,7 +17,9 @@ keras.applications arguments: `include_top`, `input_shape`, `input_tensor`,
 the model so that it takes raw 0-255 images.
 """
 
+import contextlib
 import re
+import sys
 
 import keras
 import numpy as np
@@ -131,10 +133,27 @@ def _head(x, include_top, pooling, classes, classifier_activation, weight_decay)
     return x
 
 
+@contextlib.contextmanager
+def deep_graph_recursion(limit=20_000):
+    """Let Keras walk very deep graphs (ResNet-1202 has ~3,600 layers in a chain).
+
+    Keras maps a functional graph with one recursive call per node, which
+    exceeds Python's default limit of 1,000. Use this around building, cloning,
+    saving or loading such a model; the previous limit is restored afterwards.
+    """
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def _model(inputs, input_tensor, outputs, name):
     if input_tensor is not None:
         inputs = keras.utils.get_source_inputs(input_tensor)
-    return keras.Model(inputs, outputs, name=name)
+    with deep_graph_recursion():
+        return keras.Model(inputs, outputs, name=name)
 
 
 def _default_name(prefix, depth, plain, version):

@@ -1,0 +1,28 @@
+# keras_resnet: every target sets itself up (a .venv with the package and its dev extra).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup test demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)
+	$(BIN)/keras-resnet demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/train_throughput.py
+	$(BIN)/python benchmarks/inference.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
