@@ -404,13 +404,13 @@ def _load_tfds(name, data_dir, spec, validation_split, image_size):
     try:
         train, test = tfds.load(name, split=splits, as_supervised=True, download=False, data_dir=data_dir,
                                 shuffle_files=False)
-    except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError) as e:
-        where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
+    except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError):
+        root = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
         raise FileNotFoundError(
-            f"tensorflow-datasets {name!r} is not prepared in data_dir={str(where)!r} (nothing is downloaded "
-            f"at run time): prepare it once with `tfds build {name} --data_dir {where}` where there is "
-            f"network, or pass a path to the extracted archive instead ({type(e).__name__}: "
-            f"{str(e).splitlines()[0][:200]})") from None
+            f"tensorflow-datasets {name!r} is not prepared in data_dir={data_dir and str(data_dir)!r} (no data in "
+            f"{str(builder.data_dir)!r}; nothing is downloaded at run time): prepare it once with "
+            f"`tfds build {name} --data_dir {root}` where there is network and pass that data_dir, or pass "
+            f"a path to the extracted official archive / an .npz instead") from None
     except ValueError as e:  # e.g. no 'test' split
         raise ValueError(f"tensorflow-datasets {name!r} needs 'train' and 'test' splits, it has "
                          f"{sorted(info.splits.keys())}: {e}") from None
