@@ -18,24 +18,20 @@ per-channel mean/std of the training split that the model's preprocessing layers
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import os
 import pathlib
-import pickle
 
 import numpy as np
 
+from .data_files import (CIFAR10_CLASSES, FASHION_MNIST_CLASSES, IDX_FILES, find_cifar_dir,  # noqa: F401
+                         find_idx_files, known_class_names, read_cifar_dir, read_idx_dir, read_npz)
+
 AUTOTUNE = -1  # tf.data.AUTOTUNE
 PAD = 4  # paper §4.2: 4 pixels padded on each side
-FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                         "Sneaker", "Bag", "Ankle boot"]
 EXAMPLE_TFDS = "cifar10, cifar100, fashion_mnist, mnist, svhn_cropped, emnist, kmnist"
 SOURCES_HELP = (f"a tensorflow-datasets name (e.g. {EXAMPLE_TFDS}) or a path to: a CIFAR-10/100 "
                 "python-batches folder, a folder of MNIST-style IDX files, a folder with one sub-folder "
                 "of images per class, or an .npz with x_train, y_train, x_test, y_test")
-CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-IDX_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
-             "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 
 
 @dataclasses.dataclass
@@ -79,16 +75,16 @@ def load(source, *, data_dir=None, validation_split=None, image_size=None, seed=
         if path.is_file():
             if path.suffix != ".npz":
                 raise ValueError(f"dataset file {str(path)!r} is not an .npz; allowed: {SOURCES_HELP}")
-            arrays = _read_npz(path)
+            arrays = read_npz(path)
             name = path.stem.replace("_", "-")
-            if "class_names" not in arrays and _known_names(name, arrays):
-                arrays["class_names"] = _known_names(name, arrays)
-        elif _is_cifar_dir(path) is not None:
-            arrays = _read_cifar_dir(_is_cifar_dir(path))
+            if "class_names" not in arrays and known_class_names(name, arrays):
+                arrays["class_names"] = known_class_names(name, arrays)
+        elif find_cifar_dir(path) is not None:
+            arrays = read_cifar_dir(find_cifar_dir(path))
             name = "cifar100" if "y_coarse" in arrays else "cifar10"
             arrays.pop("y_coarse", None)
-        elif _idx_paths(path) is not None:
-            arrays = _read_idx_dir(path)
+        elif find_idx_files(path) is not None:
+            arrays = read_idx_dir(path)
             name = path.name
         else:
             return _load_folder_tree(path, spec, validation_split, image_size, seed)
@@ -206,121 +202,6 @@ def _resize(ds, image_size):
     return ds.map(resize, num_parallel_calls=AUTOTUNE)
 
 
-# ------------------------------------------------------------------------------------ file formats
-def _read_npz(path):
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except Exception as e:  # zipfile.BadZipFile, ValueError, OSError, EOFError
-        raise ValueError(f"cannot read {str(path)!r} as an .npz ({type(e).__name__}: {e}); expected "
-                         "numpy.savez(..., x_train=, y_train=, x_test=, y_test=[, class_names=])") from None
-    need = ["x_train", "y_train", "x_test", "y_test"]
-    missing = [k for k in need if k not in arrays]
-    extra = [k for k in arrays if k not in need + ["class_names"]]
-    if missing or extra:
-        raise ValueError(f".npz {str(path)!r} has keys {sorted(arrays)}; required {need}, optional "
-                         f"['class_names']" + (f"; missing {missing}" if missing else "")
-                         + (f"; unexpected {extra}" if extra else ""))
-    return arrays
-
-
-def _is_cifar_dir(path):
-    """The python-batches folder itself, or its parent holding ``cifar-10(0)-*-py``; else None."""
-    for d in [path, *sorted(path.glob("cifar-10*-py"))]:
-        if (d / "data_batch_1").exists() or (d / "batches.meta").exists():
-            return d
-        if (d / "train").is_file() and (d / "test").is_file() and (d / "meta").is_file():
-            return d
-    return None
-
-
-def _unpickle(path):
-    if not path.is_file():
-        raise FileNotFoundError(f"CIFAR python-batches folder {str(path.parent)!r} lacks {path.name!r}; "
-                                "expected data_batch_1..5, test_batch, batches.meta (CIFAR-10) or "
-                                "train, test, meta (CIFAR-100) from the official python archive")
-    try:
-        with open(path, "rb") as f:
-            return pickle.load(f, encoding="bytes")
-    except Exception as e:
-        raise ValueError(f"cannot unpickle CIFAR batch {str(path)!r} ({type(e).__name__}: {e}); "
-                         "expected a file of the official python archive") from None
-
-
-def _cifar_batch(path, label_key):
-    d = _unpickle(path)
-    try:
-        x = np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-        y = np.asarray(d[label_key], np.int64)
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"CIFAR batch {str(path)!r} is not in the official format (dict with b'data' "
-                         f"N x 3072 uint8 and {label_key!r}): {type(e).__name__}: {e}") from None
-    return x, y
-
-
-def _read_cifar_dir(d):
-    """The official CIFAR python archive (https://www.cs.toronto.edu/~kriz/cifar.html), extracted."""
-    if (d / "train").is_file():  # CIFAR-100: fine labels (100 classes)
-        x_train, y_train = _cifar_batch(d / "train", b"fine_labels")
-        x_test, y_test = _cifar_batch(d / "test", b"fine_labels")
-        names = _unpickle(d / "meta").get(b"fine_label_names")
-        return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, y_coarse=None,
-                    class_names=[n.decode() for n in names])
-    parts = [_cifar_batch(d / f"data_batch_{i}", b"labels") for i in range(1, 6)]
-    x_test, y_test = _cifar_batch(d / "test_batch", b"labels")
-    names = _unpickle(d / "batches.meta").get(b"label_names")
-    return dict(x_train=np.concatenate([p[0] for p in parts]), y_train=np.concatenate([p[1] for p in parts]),
-                x_test=x_test, y_test=y_test, class_names=[n.decode() for n in names])
-
-
-def _idx_paths(path):
-    found = {}
-    for key, stem in IDX_FILES.items():
-        for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
-            if (path / name).is_file():
-                found[key] = path / name
-                break
-    if not found:
-        return None
-    if len(found) < 4:
-        missing = [IDX_FILES[k] + "[.gz]" for k in IDX_FILES if k not in found]
-        raise FileNotFoundError(f"IDX folder {str(path)!r} lacks {missing}; expected the four MNIST-style "
-                                f"files {[v + '[.gz]' for v in IDX_FILES.values()]}")
-    return found
-
-
-def _read_idx(path, ndim):
-    """An IDX file (http://yann.lecun.com/exdb/mnist/): magic 0x0000 08 <ndim>, big-endian sizes, uint8."""
-    try:
-        raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError) as e:
-        raise ValueError(f"cannot read IDX file {str(path)!r} ({type(e).__name__}: {e})") from None
-    if len(raw) < 4 + 4 * ndim or raw[:3] != b"\x00\x00\x08" or raw[3] != ndim:
-        raise ValueError(f"{str(path)!r} is not a uint8 IDX file with {ndim} dimension(s) "
-                         f"(magic {raw[:4].hex() or 'missing'}, expected 000008{ndim:02x})")
-    shape = tuple(int(s) for s in np.frombuffer(raw, ">u4", ndim, 4))
-    body = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(shape)):
-        raise ValueError(f"IDX file {str(path)!r} is truncated or corrupt: header says shape {shape} "
-                         f"({int(np.prod(shape))} bytes) but it holds {body.size} bytes")
-    return body.reshape(shape)
-
-
-def _read_idx_dir(path):
-    files = _idx_paths(path)
-    arrays = {k: _read_idx(p, 3 if k.startswith("x") else 1) for k, p in files.items()}
-    arrays["class_names"] = _known_names(path.name, arrays) or [str(i) for i in range(10)]
-    return arrays
-
-
-def _known_names(name, arrays):
-    """Class names of well-known datasets recognised by file/folder name (when the file has none)."""
-    name = name.lower().replace("_", "-")
-    known = (FASHION_MNIST_CLASSES if "fashion" in name else
-             CIFAR10_CLASSES if name.startswith("cifar10") and not name.startswith("cifar100") else None)
-    top = max(int(np.max(arrays["y_train"], initial=0)), int(np.max(arrays["y_test"], initial=0)))
-    return known if known is not None and top < len(known) else None
-
 
 # ----------------------------------------------------------------------------------- folder trees
 def _load_folder_tree(path, spec, validation_split, image_size, seed):
@@ -352,10 +233,10 @@ def _load_folder_tree(path, spec, validation_split, image_size, seed):
             raise ValueError(f"train classes {classes} and test classes {test_classes} differ in {str(path)!r}")
     else:
         classes, paths, labels = index(path)
-        order = rng.permutation(len(paths))
-        n_test = max(1, int(round(0.2 * len(paths))))
         if len(paths) < 2:
             raise ValueError(f"folder {str(path)!r} has {len(paths)} image; need at least 2 to split train/test")
+        order = rng.permutation(len(paths))
+        n_test = max(1, int(round(0.2 * len(paths))))  # no train/ + test/: hold out 20 % for test
         p_test, y_test = paths[order[:n_test]], labels[order[:n_test]]
         p_train, y_train = paths[order[n_test:]], labels[order[n_test:]]
     order = rng.permutation(len(p_train))  # mix classes before holding out the end for validation
@@ -400,20 +281,21 @@ def _load_tfds(name, data_dir, spec, validation_split, image_size):
     if not isinstance(label, tfds.features.ClassLabel) or not isinstance(image, tfds.features.Image):
         raise ValueError(f"tensorflow-datasets {name!r} is not an image-classification dataset "
                          f"(supervised keys {keys}); allowed: {SOURCES_HELP}")
-    splits = ["train", "test"]
+    have = list(info.splits.keys())  # empty until prepared (and under tfds.testing.mock_data)
+    test_split = next((s for s in ("test", "validation") if not have or s in have), None)
+    if (have and "train" not in have) or test_split is None:
+        raise ValueError(f"tensorflow-datasets {name!r} has splits {have}; need 'train' and 'test' (or "
+                         "'validation'); use an .npz or a folder tree for other layouts")
     try:
-        train, test = tfds.load(name, split=splits, as_supervised=True, download=False, data_dir=data_dir,
-                                shuffle_files=False)
+        train, test = tfds.load(name, split=["train", test_split], as_supervised=True, download=False,
+                                data_dir=data_dir, shuffle_files=False)
     except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError):
         root = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
         raise FileNotFoundError(
-            f"tensorflow-datasets {name!r} is not prepared in data_dir={data_dir and str(data_dir)!r} (no data in "
-            f"{str(builder.data_dir)!r}; nothing is downloaded at run time): prepare it once with "
+            f"tensorflow-datasets {name!r} is not prepared in data_dir={data_dir and str(data_dir)!r} "
+            f"(no data in {str(builder.data_dir)!r}; nothing is downloaded at run time): prepare it once with "
             f"`tfds build {name} --data_dir {root}` where there is network and pass that data_dir, or pass "
             f"a path to the extracted official archive / an .npz instead") from None
-    except ValueError as e:  # e.g. no 'test' split
-        raise ValueError(f"tensorflow-datasets {name!r} needs 'train' and 'test' splits, it has "
-                         f"{sorted(info.splits.keys())}: {e}") from None
     shape = image.shape
     if image_size is None and None in shape[:2]:
         raise ValueError(f"tensorflow-datasets {name!r} has images of varying size {shape}; pass "
@@ -422,7 +304,7 @@ def _load_tfds(name, data_dir, spec, validation_split, image_size):
         train, test = _resize(train, image_size), _resize(test, image_size)
     cast = lambda x, y: (x, tf.cast(y, tf.int64))  # noqa: E731
     train, test = train.map(cast), test.map(cast)
-    num_train, num_test = _count(train, info, "train"), _count(test, info, "test")
+    num_train, num_test = _count(train, info, "train"), _count(test, info, test_split)
     n_val = _validation_count(validation_split, num_train)
     cut = num_train - n_val
     return ImageData(name=name, spec=spec, class_names=list(label.names),
