@@ -36,7 +36,7 @@ import keras_tuner as kt
 
 from .tune_space import HYPERPARAMETERS, SearchSpace, parse_assignments  # noqa: F401  (re-exported)
 
-TUNERS = ("random", "bayesian", "hyperband")
+TUNERS = ("random", "bayesian", "hyperband", "grid")
 # Keras's usual names for the metrics that `train.compile_model` calls top1 / top5.
 OBJECTIVE_ALIASES = {"accuracy": "top1", "top1_accuracy": "top1", "top5_accuracy": "top5"}
 # Search arguments that are hyperparameters (or the search's own budget), not training options.
@@ -171,9 +171,17 @@ class Hyperband(_Recorded, kt.Hyperband):
     trials_run = None
 
 
+class GridSearch(_Recorded, kt.GridSearch):
+    trials_run = None
+
+
 def make_tuner(kind, hypermodel, *, objective, max_trials, epochs, directory, seed=0, overwrite=False,
                distribution_strategy=None, executions_per_trial=1, hyperband_factor=3):
-    """A keras-tuner tuner (random, bayesian or hyperband) over `hypermodel`, in `directory/search`."""
+    """A keras-tuner tuner (random, bayesian, hyperband or grid) over `hypermodel`, in `directory/search`.
+
+    grid runs every combination of the categorical hyperparameters once (plain nets once per depth,
+    not once per shortcut); give lr and weight_decay as fixed values or choices for it.
+    """
     common = dict(objective=objective, seed=seed, directory=str(directory), project_name=PROJECT,
                   overwrite=overwrite, distribution_strategy=distribution_strategy,
                   executions_per_trial=executions_per_trial)
@@ -181,6 +189,8 @@ def make_tuner(kind, hypermodel, *, objective, max_trials, epochs, directory, se
         tuner = RandomSearch(hypermodel, max_trials=max_trials, **common)
     elif kind == "bayesian":
         tuner = BayesianOptimization(hypermodel, max_trials=max_trials, **common)
+    elif kind == "grid":
+        tuner = GridSearch(hypermodel, max_trials=max_trials, **common)
     elif kind == "hyperband":
         tuner = Hyperband(hypermodel, max_epochs=epochs, factor=hyperband_factor, **common)
         tuner.oracle.max_trials = max_trials  # Hyperband stops at its brackets' end or at max_trials
@@ -273,7 +283,8 @@ def search(space=None, *, directory, tuner="random", max_trials=10, epochs=1, ob
         space: a SearchSpace (default: the CIFAR space of the paper).
         directory: the search directory: `search/` (keras-tuner's project), `tensorboard/`,
             `results.csv`, `results.md`, `pareto.png` and `best/` (the best trial as a run directory).
-        tuner: "random", "bayesian" (Gaussian process, needs scipy and scikit-learn) or "hyperband".
+        tuner: "random", "bayesian" (Gaussian process, needs scipy and scikit-learn), "hyperband", or
+            "grid" (every architecture of a small space once).
         max_trials: how many trials in all (a resumed search runs only the missing ones).
         epochs: the trial budget: epochs per trial (Hyperband: the most epochs a trial trains).
         objective: a metric `fit` logs, "val_accuracy" by default ("NAME:min" / "NAME:max" to set the direction).
@@ -289,6 +300,11 @@ def search(space=None, *, directory, tuner="random", max_trials=10, epochs=1, ob
     if not isinstance(space, SearchSpace):
         raise ValueError(f"space must be a keras_resnet.tune.SearchSpace, got {type(space).__name__}.")
     _check_args(tuner, max_trials, epochs, train_options)
+    ranged = [n for n, spec in space.params.items() if "range" in spec]
+    if tuner == "grid" and ranged:
+        raise ValueError(f"The grid tuner needs a finite space, but {', '.join(ranged)} "
+                         f"{'is a range' if len(ranged) == 1 else 'are ranges'}: fix them or give choices "
+                         f"(e.g. --fix lr=0.1 --choice weight_decay=1e-4,5e-4).")
     label = objective if isinstance(objective, str) else None
     objective = resolve_objective(objective)
     train_options.setdefault("validation_split", 0.1)

@@ -115,6 +115,29 @@ def test_cli_assignment_bad_input(items, kind, message):
         parse_assignments(items, kind=kind)
 
 
+def test_grid_over_the_conditional_space_runs_each_architecture_once(tmp_path):
+    """keras-tuner's GridSearch over depth x plain x shortcut: plain nets once per depth, not once per shortcut."""
+    import keras
+
+    space = SearchSpace("cifar", fix={"version": "v1", "width": 1, "lr": 0.1, "weight_decay": 1e-4},
+                        choice={"depth": [20, 56], "shortcut": ["A", "B", "C"]})
+    seen = []
+
+    class Probe(keras_tuner.Tuner):
+        def run_trial(self, trial, *args, **kwargs):
+            seen.append(space.model(space.declare(trial.hyperparameters)))
+            return 0.5
+
+    def build(hp):
+        space.declare(hp)
+        return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+
+    oracle = keras_tuner.oracles.GridSearchOracle(objective=keras_tuner.Objective("score", "max"), max_trials=50)
+    Probe(oracle=oracle, hypermodel=build, directory=tmp_path, project_name="grid").search(verbose=0)
+    assert len(seen) == len(set(map(str, seen))) == space.size() == 2 * (3 + 1)
+    assert ("plain56", {}) in seen and ("resnet20", {"shortcut": "C"}) in seen
+
+
 def test_objective_aliases():
     assert (resolve_objective("val_accuracy").name, resolve_objective("val_accuracy").direction) == ("val_top1", "max")
     assert resolve_objective("val_loss").direction == "min"
@@ -240,16 +263,18 @@ def test_objective_the_model_does_not_report(tiny_npz, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(tuner="grid"), "Unknown tuner 'grid'"),
+    (dict(tuner="sobol"), "Unknown tuner 'sobol'"),
     (dict(max_trials=0), "max_trials must be an integer >= 1"),
     (dict(lr=0.1), "'lr' is set by the search"),
     (dict(batch=16), "Unknown training option 'batch'"),
+    (dict(tuner="grid", space=SearchSpace("cifar")), "grid tuner needs a finite space, but lr, weight_decay"),
 ])
 def test_search_arguments_bad_input(tmp_path, kwargs, message):
     from keras_resnet.tune import search
 
+    space = kwargs.pop("space", SearchSpace("cifar", **TINY))
     with pytest.raises(ValueError, match=message):
-        search(SearchSpace("cifar", **TINY), directory=tmp_path, **kwargs)
+        search(space, directory=tmp_path, **kwargs)
     assert not any(tmp_path.iterdir())
 
 

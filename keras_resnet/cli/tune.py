@@ -42,7 +42,8 @@ def register(sub):
     p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="fix a hyperparameter (repeatable)")
     p.add_argument("--choice", action="append", metavar="NAME=V1,V2", help="restrict a hyperparameter to these values")
     p.add_argument("--range", action="append", metavar="NAME=LOW:HIGH", help="log range of lr or weight_decay")
-    p.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random")
+    p.add_argument("--tuner", choices=["random", "bayesian", "hyperband", "grid"], default="random",
+                   help="random (default), bayesian (Gaussian process), hyperband, grid (every architecture once)")
     p.add_argument("--max-trials", type=int, default=10, help="trials in all (default 10)")
     p.add_argument("--epochs", type=int, default=1, help="epochs per trial (hyperband: the most a trial trains)")
     p.add_argument("--objective", default="val_accuracy", help="metric to optimise, NAME or NAME:min|max (default val_accuracy)")
@@ -53,6 +54,8 @@ def register(sub):
     p.add_argument("--validation-split", type=_split, default=0.1,
                    help="held out from train for the objective (fraction or count; default 0.1)")
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--recipe", choices=["paper", "cosine", "onecycle"], default="paper")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="pad-crop-flip augmentation (default: on for CIFAR-like data)")
@@ -61,7 +64,7 @@ def register(sub):
     p.add_argument("--run-eagerly", action="store_true", help="no tf.function tracing (faster on tiny data)")
     p.add_argument("--no-export", action="store_true", help="do not export the best trial to DIR/best")
     p.add_argument("--overwrite", action="store_true", help="delete the search's earlier trials and start again")
-    p.add_argument("--quiet", action="store_true", help="no per-trial progress output")
+    p.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
     p.set_defaults(func=run_tune)
 
 
@@ -77,8 +80,9 @@ def run_tune(args):
         space, directory=args.dir, tuner=args.tuner, max_trials=args.max_trials, epochs=args.epochs,
         objective=args.objective, overwrite=args.overwrite, executions_per_trial=args.executions_per_trial,
         hyperband_factor=args.hyperband_factor, export_best=not args.no_export, run_eagerly=args.run_eagerly,
-        verbose=0 if args.quiet else 1, dataset=args.dataset, data_dir=args.data_dir,
+        verbose=2 if args.quiet else 1, dataset=args.dataset, data_dir=args.data_dir,
         validation_split=args.validation_split, batch_size=args.batch_size, recipe=args.recipe,
+        momentum=args.momentum, label_smoothing=args.label_smoothing,
         augment=args.augment, devices=devices, seed=args.seed,
         command="keras-resnet " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
