@@ -1,0 +1,459 @@
+"""The Gradio demo: classify any image with the residual networks this project trained.
+
+He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
+Every model folder in `saved_models/` (model.keras, optional model.tflite,
+model_card.json, README.md) becomes an entry of the model menu. Models take raw
+0-255 pixels (the training set's mean/std normalisation lives inside them), so
+the app only converts and resizes the image.
+
+    python apps/gradio_app.py [--models-dir DIR] [--server-name 127.0.0.1] [--port 7860] [--share]
+    keras-resnet demo ...        (the same)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import threading
+import time
+import zipfile
+
+import gradio as gr
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_MODELS_DIR = ROOT / "saved_models"
+EXAMPLES_DIR = pathlib.Path(__file__).resolve().parent / "examples"
+BACKENDS = ("Keras", "TFLite")
+FILES = {"Keras": "model.keras", "TFLite": "model.tflite"}
+
+TITLE = "Deep Residual Learning — image classifier"
+INTRO = """\
+# Deep Residual Learning — try the networks
+The residual networks of **He, Zhang, Ren and Sun, “Deep Residual Learning for Image Recognition”, CVPR 2016**
+([arXiv:1512.03385](https://arxiv.org/abs/1512.03385)), built and trained from scratch by this project with
+`keras-resnet train`. Give it any picture — upload, paste or use the webcam: it is converted and resized to the
+model's input, and the top-5 classes come back with their probabilities. Switch between the Keras model and its
+TFLite export to compare speed.
+"""
+CSS = """
+.gradio-container {max-width: 1280px !important; margin: auto;}
+#model-input img {image-rendering: pixelated;}
+#timing {font-size: 0.95em; opacity: 0.9;}
+#skipped {border-left: 4px solid #f59e0b; padding-left: 12px;}
+"""
+THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="sky")
+
+
+# --------------------------------------------------------------------------- model folders
+
+
+@dataclasses.dataclass
+class ModelEntry:
+    """One valid model folder: its card and which backends it has."""
+
+    name: str
+    folder: pathlib.Path
+    card: dict
+    backends: tuple
+
+    @property
+    def class_names(self):
+        return list(self.card["class_names"])
+
+    @property
+    def input_shape(self):
+        return tuple(self.card["input_shape"])
+
+
+def _check_keras_file(path):
+    if not path.is_file():
+        raise ValueError("no model.keras")
+    if not zipfile.is_zipfile(path):
+        raise ValueError("model.keras is corrupt (not a Keras zip archive)")
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        if not {"config.json", "model.weights.h5"} <= names:
+            raise ValueError("model.keras is corrupt (config.json or model.weights.h5 missing inside)")
+        if z.testzip() is not None:
+            raise ValueError("model.keras is corrupt (a CRC check failed)")
+
+
+def _tflite_ok(path):
+    """A TFLite flatbuffer carries the file identifier 'TFL3' at bytes 4-8."""
+    with open(path, "rb") as f:
+        return f.read(8)[4:8] == b"TFL3"
+
+
+def read_model_folder(folder):
+    """A ModelEntry for `folder`, plus a note on a broken TFLite file; ValueError says why it is unusable."""
+    folder = pathlib.Path(folder)
+    card_path = folder / "model_card.json"
+    if not card_path.is_file():
+        raise ValueError("no model_card.json")
+    try:
+        card = json.loads(card_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"model_card.json is not valid JSON ({e})") from None
+    if not isinstance(card, dict):
+        raise ValueError("model_card.json is not a JSON object")
+    missing = [k for k in ("class_names", "input_shape") if not card.get(k)]
+    if missing:
+        raise ValueError(f"model_card.json lacks {', '.join(missing)}")
+    shape = card["input_shape"]
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+        raise ValueError(f"model_card.json input_shape must be [H, W, 1 or 3], got {shape}")
+    _check_keras_file(folder / "model.keras")
+    backends, note = ("Keras",), None
+    if (folder / "model.tflite").is_file():
+        if _tflite_ok(folder / "model.tflite"):
+            backends = BACKENDS
+        else:
+            note = "model.tflite is corrupt (no TFLite file identifier): TFLite backend disabled"
+    return ModelEntry(folder.name, folder, card, backends), note
+
+
+def discover_models(dirs):
+    """Every valid model folder under `dirs` -> (dict name -> ModelEntry, [(folder, reason), ...] skipped).
+
+    A directory that itself holds a model_card.json or model.keras (a training run directory) counts as
+    one model folder; otherwise each of its sub-folders is a candidate.
+    """
+    models, skipped = {}, []
+    for d in dirs:
+        d = pathlib.Path(d)
+        if not d.is_dir():
+            skipped.append((str(d), "directory does not exist"))
+            continue
+        is_model = (d / "model_card.json").exists() or (d / "model.keras").exists()
+        for folder in [d] if is_model else sorted(p for p in d.iterdir() if p.is_dir()):
+            try:
+                entry, note = read_model_folder(folder)
+            except (ValueError, OSError) as e:
+                skipped.append((str(folder), str(e)))
+                continue
+            if note:
+                skipped.append((str(folder), note))
+            name = entry.name
+            if name in models:
+                name = entry.name = f"{folder.name} ({folder.parent.name})"
+            models[name] = entry
+    return models, skipped
+
+
+# --------------------------------------------------------------------------- images and predictors
+# Image conversion: to be replaced by keras_resnet.inference once it lands (one place for it).
+
+
+def prepare_image(source, input_shape):
+    """Any image (path, PIL image or array) -> uint8 array (H, W, C) for a model of `input_shape`.
+
+    Handles RGBA/LA/palette transparency (composited on white), 16-bit and float images (scaled to
+    8 bit), CMYK/YCbCr/1-bit, EXIF rotation; grayscale models get grayscale. Non-square images are
+    centre-cropped to the model's aspect ratio, then resized (antialiased) to (H, W).
+    """
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    h, w, c = input_shape
+    try:
+        if isinstance(source, np.ndarray):
+            im = Image.fromarray(source)
+        elif isinstance(source, Image.Image):
+            im = source
+        else:
+            im = Image.open(source)
+            if im.format == "JPEG" and h and w:
+                im.draft("RGB" if c == 3 else "L", (4 * w, 4 * h))  # decode huge JPEGs at reduced size
+        im.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError) as e:
+        raise ValueError(f"could not read the image: {e}. Give a PNG, JPEG, WebP, BMP, GIF or TIFF file.") from None
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"the image is too large to decode safely: {e}") from None
+    try:
+        im = ImageOps.exif_transpose(im)
+    except Exception:  # a broken EXIF block is not worth failing for
+        pass
+    im = _to_8bit(im)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im.convert("RGBA"))
+    im = im.convert("RGB").convert("L") if c == 1 else im.convert("RGB")
+    size = (w or min(im.width, 512), h or min(im.height, 512))
+    im = ImageOps.fit(im, size, method=Image.Resampling.BICUBIC)
+    x = np.asarray(im, dtype=np.uint8)
+    return x[..., None] if x.ndim == 2 else x
+
+
+def _to_8bit(im):
+    """16-bit ('I;16*', 'I') and float ('F') images -> 8-bit 'L'; other modes unchanged."""
+    import numpy as np
+    from PIL import Image
+
+    if not (im.mode.startswith("I") or im.mode == "F"):
+        return im
+    a = np.asarray(im).astype(np.float64)
+    hi = float(a.max()) if a.size else 0.0
+    if im.mode == "F" and hi <= 1.0:
+        a = a * 255.0
+    elif im.mode.startswith("I;16") or 255 < hi <= 65535:
+        a = a / 257.0
+    elif hi > 65535:
+        a = a * (255.0 / hi)
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
+
+
+class KerasPredictor:
+    """model.keras, loaded with safe_mode (no Lambda layers in this project)."""
+
+    def __init__(self, path):
+        import keras
+
+        self.model = keras.saving.load_model(path, compile=False)
+
+    def __call__(self, batch):
+        import numpy as np
+
+        return np.asarray(self.model(batch.astype("float32"), training=False))
+
+
+class TFLitePredictor:
+    """model.tflite with LiteRT's interpreter (one call at a time: interpreters are not thread-safe)."""
+
+    def __init__(self, path):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=str(path))
+        self.interpreter.allocate_tensors()
+        self.lock = threading.Lock()
+
+    def __call__(self, batch):
+        import numpy as np
+
+        with self.lock:
+            it = self.interpreter
+            inp, out = it.get_input_details()[0], it.get_output_details()[0]
+            if tuple(inp["shape"]) != batch.shape:
+                it.resize_tensor_input(inp["index"], batch.shape)
+                it.allocate_tensors()
+                inp, out = it.get_input_details()[0], it.get_output_details()[0]
+            scale, zero = inp["quantization"]
+            x = batch.astype(np.float32)
+            if np.issubdtype(inp["dtype"], np.integer):
+                info = np.iinfo(inp["dtype"])
+                x = np.clip(np.rint(x / scale + zero) if scale else x, info.min, info.max)
+            it.set_tensor(inp["index"], x.astype(inp["dtype"]))
+            it.invoke()
+            y = it.get_tensor(out["index"]).astype(np.float32)
+            scale, zero = out["quantization"]
+            return (y - zero) * scale if scale and np.issubdtype(out["dtype"], np.integer) else y
+
+
+_PREDICTORS = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def get_predictor(entry, backend):
+    """The cached predictor of `entry` for `backend` (loaded on first use) and the seconds loading took."""
+    key = (str(entry.folder), backend)
+    with _LOAD_LOCK:
+        if key not in _PREDICTORS:
+            t = time.perf_counter()
+            cls = KerasPredictor if backend == "Keras" else TFLitePredictor
+            _PREDICTORS[key] = (cls(entry.folder / FILES[backend]), time.perf_counter() - t)
+            return _PREDICTORS[key][0], _PREDICTORS[key][1]
+    return _PREDICTORS[key][0], 0.0
+
+
+def probabilities(raw):
+    """Model outputs -> probabilities (softmax when the model returns logits)."""
+    import numpy as np
+
+    raw = np.asarray(raw, dtype=np.float64).ravel()
+    if not np.isfinite(raw).all():
+        raise ValueError("the model returned NaN or infinite scores (a broken model file?)")
+    if raw.min() >= 0 and abs(raw.sum() - 1) < 1e-3:
+        return raw
+    e = np.exp(raw - raw.max())
+    return e / e.sum()
+
+
+def predict(entry, image, backend="Keras"):
+    """Classify one image: ({class: probability}, preprocess seconds, inference seconds, load seconds, model input)."""
+    if backend not in entry.backends:
+        raise ValueError(f"{entry.name} has no {backend} backend; it has {', '.join(entry.backends)}")
+    t0 = time.perf_counter()
+    x = prepare_image(image, entry.input_shape)
+    t1 = time.perf_counter()
+    predictor, load_s = get_predictor(entry, backend)
+    t2 = time.perf_counter()
+    p = probabilities(predictor(x[None]))
+    t3 = time.perf_counter()
+    names = entry.class_names
+    if len(p) != len(names):
+        raise ValueError(f"{entry.name} outputs {len(p)} scores but its card names {len(names)} classes")
+    return {n: float(v) for n, v in zip(names, p)}, t1 - t0, t3 - t2, load_s, x
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def _num(n, unit=""):
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {suffix}{unit}"
+    return f"{n:,}{unit and ' ' + unit}"
+
+
+def card_markdown(entry):
+    """The model card as Markdown: architecture, data (and how much of it), accuracy, cost, command."""
+    c = entry.card
+    model, data, metrics = c.get("model") or {}, c.get("dataset") or {}, c.get("metrics") or {}
+    kwargs = ", ".join(f"{k}={v}" for k, v in (model.get("kwargs") or {}).items())
+    h, w, ch = entry.input_shape
+    splits = [f"{data[k]:,} {label}" for k, label in
+              (("num_train", "train"), ("num_validation", "validation"), ("num_test", "test")) if data.get(k)]
+    rows = [("Architecture", f"`{model.get('name', '?')}`" + (f" ({kwargs})" if kwargs else "")),
+            ("Dataset", f"{data.get('name', 'not recorded')}" + (f": {' · '.join(splits)} images" if splits else ""))]
+    top1, top5 = metrics.get("test_top1_accuracy"), metrics.get("test_top5_accuracy")
+    if top1 is not None:
+        n = metrics.get("test_examples") or data.get("num_test")
+        acc = f"**{100 * top1:.2f} %** top-1" + (f" · {100 * top5:.2f} % top-5" if top5 is not None else "")
+        rows.append(("Test accuracy", acc + (f" on {n:,} test images" if n else "")))
+    else:
+        rows.append(("Test accuracy", "not measured"))
+    params = c.get("params") or {}
+    if params:
+        rows.append(("Parameters", f"{params.get('total', 0):,} ({params.get('trainable', 0):,} trainable)"))
+    if c.get("macs"):
+        rows.append(("Multiply-adds", f"{_num(c['macs'])} per image"))
+    rows.append(("Input", f"{h} × {w} × {ch} ({'RGB' if ch == 3 else 'grayscale'}), raw 0–255 pixels"))
+    sizes = [f"{b} `{FILES[b]}` {(entry.folder / FILES[b]).stat().st_size / 1e6:.1f} MB" for b in entry.backends]
+    rows.append(("Files", " · ".join(sizes)))
+    rows.append(("Classes", ", ".join(entry.class_names)))
+    table = "\n".join(["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
+    parts = [f"### {c.get('name', entry.name)}", table]
+    if c.get("command"):
+        parts.append(f"**Trained with**\n```bash\n{c['command']}\n```")
+    versions = ", ".join(f"{k} {v}" for k, v in (c.get("versions") or {}).items())
+    if c.get("created") or versions:
+        parts.append(f"<sub>Created {c.get('created', '?')} · {versions}</sub>")
+    return "\n\n".join(parts)
+
+
+def skipped_markdown(skipped):
+    if not skipped:
+        return ""
+    lines = [f"- `{folder}`: {reason}" for folder, reason in skipped]
+    return f"**⚠️ Skipped {len(skipped)} model folder(s) or file(s):**\n" + "\n".join(lines)
+
+
+class ImageInput(gr.Image):
+    """gr.Image whose undecodable uploads become a readable message (gr.Error) instead of a stack trace."""
+
+    is_template = True  # rendered by the frontend as a plain Image
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Exception as e:  # PIL's UnidentifiedImageError, OSError, ...
+            name = getattr(payload, "orig_name", None) or "this file"
+            raise gr.Error(f"Could not read {name} as an image ({type(e).__name__}). "
+                           "Give a PNG, JPEG, WebP, BMP, GIF or TIFF image.", title="Not an image") from None
+
+
+def _examples(models):
+    """Example rows [image, model] for the shipped images in apps/examples/<model name>/."""
+    rows = []
+    for name in models:
+        folder = EXAMPLES_DIR / name
+        if folder.is_dir():
+            rows += [[str(p), name] for p in sorted(folder.iterdir()) if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
+    return rows
+
+
+def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
+    """The Gradio Blocks app over every valid model folder in `dirs`; FileNotFoundError when there is none."""
+    models, skipped = discover_models(dirs)
+    if not models:
+        where = ", ".join(str(d) for d in dirs)
+        why = "; ".join(f"{f}: {r}" for f, r in skipped) or "no sub-folders"
+        raise FileNotFoundError(
+            f"no valid model folder in {where} ({why}). A model folder holds model.keras and model_card.json "
+            "(as written by `keras-resnet train`); pass one with --models-dir.")
+    first = next(iter(models.values()))
+
+    def classify(image, name, backend):
+        if image is None:
+            raise gr.Error("Upload, paste or capture an image first.", title="No image")
+        if name not in models:
+            raise gr.Error(f"Unknown model {name!r}; choose one of {', '.join(models)}.")
+        entry = models[name]
+        try:
+            label, prep_s, infer_s, load_s, x = predict(entry, image, backend)
+        except ValueError as e:
+            raise gr.Error(str(e), title="Cannot classify this image") from None
+        except Exception as e:  # a file that passed the checks but does not load
+            raise gr.Error(f"{name} ({backend}) failed: {type(e).__name__}: {e}", title="Model error") from None
+        timing = f"⏱️ **{1000 * infer_s:.1f} ms** inference ({backend}) · {1000 * prep_s:.1f} ms image conversion"
+        if load_s:
+            timing += f" · model loaded on first use in {load_s:.2f} s"
+        return label, timing, x[..., 0] if x.shape[-1] == 1 else x
+
+    def select_model(name):
+        entry = models[name]
+        has_tflite = "TFLite" in entry.backends
+        return (gr.update(value="Keras", interactive=has_tflite,
+                          info=None if has_tflite else "no model.tflite in this folder"),
+                card_markdown(entry))
+
+    with gr.Blocks(title=TITLE) as demo:
+        gr.Markdown(INTRO)
+        gr.Markdown(skipped_markdown(skipped), visible=bool(skipped), elem_id="skipped")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5):
+                with gr.Row():
+                    model = gr.Dropdown(list(models), value=first.name, label="Model", scale=3)
+                    backend = gr.Radio(list(BACKENDS), value="Keras", label="Backend", scale=2,
+                                       interactive="TFLite" in first.backends)
+                image = ImageInput(sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
+                                   label="Your image", height=300, elem_id="image")
+                with gr.Row():
+                    gr.ClearButton([image], value="Clear")
+                    run = gr.Button("Classify", variant="primary", elem_id="classify")
+                rows = _examples(models)
+                if rows:
+                    gr.Examples(rows, inputs=[image, model], label="Examples (click one)", examples_per_page=12)
+            with gr.Column(scale=4):
+                label = gr.Label(num_top_classes=5, label="Top-5 classes", elem_id="label")
+                timing = gr.Markdown(elem_id="timing")
+                seen = gr.Image(label="What the model sees (converted and resized)", interactive=False, height=140,
+                                elem_id="model-input", buttons=[])
+            with gr.Column(scale=5):
+                card = gr.Markdown(card_markdown(first), elem_id="card")
+        inputs, outputs = [image, model, backend], [label, timing, seen]
+        run.click(classify, inputs, outputs, api_name="predict")
+        image.upload(classify, inputs, outputs, api_visibility="private")
+        model.change(select_model, [model], [backend, card], api_visibility="private").then(
+            lambda im, n, b: classify(im, n, b) if im is not None else (gr.skip(),) * 3,
+            inputs, outputs, api_visibility="private")
+        backend.input(lambda im, n, b: classify(im, n, b) if im is not None else (gr.skip(),) * 3,
+                      inputs, outputs, api_visibility="private")
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    demo.models, demo.skipped = models, skipped
+    return demo
+
+
+def launch(demo, server_name="127.0.0.1", port=None, share=False, **kw):
+    """Start the app (theme and CSS are launch() arguments in Gradio 6); returns (app, url, share_url)."""
+    return demo.launch(server_name=server_name, server_port=port, share=share, theme=THEME, css=CSS,
+                       footer_links=["api"], **kw)
+
+
+def main(argv=None):
+    from keras_resnet.cli import main as cli_main
+
+    return cli_main(["demo", *(argv if argv is not None else __import__("sys").argv[1:])])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
