@@ -238,10 +238,11 @@ def evaluate(model, data_or_ds, batch_size=EVAL_BATCH):
         if len(ds.element_spec[0].shape) == 3:
             ds = ds.batch(batch_size)
     classes = int(model.output_shape[-1])
+    predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     labels, top1, top5 = [], 0, 0
     confusion = np.zeros((classes, classes), np.int64)
     for x, y in ds:
-        p = np.asarray(model.predict_on_batch(x), np.float32)
+        p = np.asarray(predict(x), np.float32)
         y = np.asarray(y)
         y = y.argmax(-1) if y.ndim == 2 else y.reshape(-1)
         y = y.astype(np.int64)

@@ -223,7 +223,7 @@ def test_resnet8_on_the_real_cifar_subset_beats_chance(tmp_path, cifar_subset_pa
     from keras_resnet.train import train
 
     t = time.time()
-    r = train(model="resnet8", dataset=str(cifar_subset_path), epochs=4, batch_size=64, lr=0.05,
+    r = train(model="resnet8", model_kwargs={"width": 0.5}, dataset=str(cifar_subset_path), epochs=3, batch_size=64, lr=0.05,
               run_dir=tmp_path / "run", verbose=0)
     assert r.metrics["test_examples"] == 1017
     assert r.metrics["test_top1_accuracy"] > 0.25, r.metrics      # chance: 0.10
