@@ -1,0 +1,70 @@
+"""`keras-resnet export MODEL --format ...` and `keras-resnet predict MODEL IMAGE...`."""
+
+import json
+
+FORMAT_HELP = "savedmodel, tflite (float32), tflite-fp16, tflite-int8, onnx (needs tf2onnx)"
+
+
+def register(sub):
+    p = sub.add_parser("export", help="export a trained model to SavedModel / TFLite / ONNX, checked against Keras")
+    p.add_argument("model", help="a run directory, a .keras file (exports go next to it unless --output)")
+    p.add_argument("--format", "-f", nargs="+", default=None, metavar="FORMAT",
+                   help=f"one or more of: {FORMAT_HELP}; default: savedmodel tflite")
+    p.add_argument("--output", "-o", help="output directory (default: the model's folder)")
+    p.add_argument("--representative-data", metavar="DATASET",
+                   help="int8 calibration images: a tfds name or a path keras_resnet.data.load reads "
+                        "(default: the training set named in model_card.json)")
+    p.add_argument("--eval-data", metavar="DATASET",
+                   help="held-out images for the parity check (default: the model card's test split)")
+    p.add_argument("--num-representative", type=int, default=200, help="calibration images for int8 (default 200)")
+    p.add_argument("--max-eval", type=int, default=2000, help="held-out images for the parity check (default 2000)")
+    p.add_argument("--top-k", type=int, default=5, help="k of the SavedModel's top_k outputs (default 5)")
+    p.add_argument("--overwrite", action="store_true", help="replace exported files that already exist")
+    p.add_argument("--keep-failed", action="store_true",
+                   help="keep a file that misses its parity threshold (the command still exits non-zero)")
+    p.add_argument("--no-check", action="store_true", help="skip the parity check (not recommended)")
+    p.set_defaults(func=run_export)
+
+    p = sub.add_parser("predict", help="top-5 classes of images with a .keras, SavedModel, .tflite or run directory")
+    p.add_argument("model", help="a run directory, a .keras file, a SavedModel folder or a .tflite file")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any mode: RGB(A), grey, palette, 16-bit)")
+    p.add_argument("--top-k", "-k", type=int, default=5, help="classes to show per image (default 5)")
+    p.add_argument("--backend", choices=["keras", "savedmodel", "tflite", "onnx"], help="override the detected backend")
+    p.add_argument("--num-threads", type=int, help="TFLite interpreter threads")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=run_predict)
+
+
+def run_export(args):
+    from ..export import export
+
+    if args.num_representative < 1 or args.max_eval < 1 or args.top_k < 1:
+        raise ValueError("--num-representative, --max-eval and --top-k must be at least 1")
+    report = export(args.model, args.output, formats=args.format, representative_data=args.representative_data,
+                    eval_data=args.eval_data, num_representative=args.num_representative,
+                    max_eval=args.max_eval, top_k=args.top_k, overwrite=args.overwrite,
+                    keep_failed=args.keep_failed, check=not args.no_check)
+    for fmt, row in report["formats"].items():
+        print(f"{fmt:12s} {row.get('path', '(not written)')}")
+    if report.get("labels"):
+        print(f"{'labels':12s} {report['labels']}")
+
+
+def run_predict(args):
+    from ..inference import load_images, open_predictor
+
+    if args.top_k < 1:
+        raise ValueError(f"--top-k must be at least 1, got {args.top_k}")
+    kwargs = {"num_threads": args.num_threads} if args.num_threads else {}
+    predictor = open_predictor(args.model, backend=args.backend, **kwargs)
+    images = load_images(args.images, predictor.input_shape)   # all decoded before any output
+    results = predictor.top_k(images, k=args.top_k)
+    if args.json:
+        print(json.dumps([{"image": i, "top_k": [{"class": c, "probability": p} for c, p in r]}
+                          for i, r in zip(args.images, results)], indent=2))
+        return
+    print(f"model: {predictor.path} ({predictor.backend}, input {'x'.join(map(str, predictor.input_shape))})")
+    for image, result in zip(args.images, results):
+        print(image)
+        for rank, (name, prob) in enumerate(result, 1):
+            print(f"  {rank}. {name:20s} {prob:.4f}")
