@@ -72,6 +72,7 @@ def load(source, *, data_dir=None, validation_split=None, image_size=None, seed=
                          f"allowed: {SOURCES_HELP}")
     path = pathlib.Path(source).expanduser()
     if path.exists():
+        spec["source"] = str(path.resolve())  # reloadable from any working directory
         if path.is_file():
             if path.suffix != ".npz":
                 raise ValueError(f"dataset file {str(path)!r} is not an .npz; allowed: {SOURCES_HELP}")
