@@ -39,7 +39,9 @@ TFLite export to compare speed.
 CSS = """
 .gradio-container {max-width: 1280px !important; margin: auto;}
 #model-input img {image-rendering: pixelated;}
-#timing {font-size: 0.95em; opacity: 0.9;}
+#timing {font-size: 0.95em;}
+#card table {width: 100%; font-size: 0.92em;}
+#card th {white-space: nowrap; text-align: left; vertical-align: top; width: 1%; padding-right: 1em;}
 #skipped {border-left: 4px solid #f59e0b; padding-left: 12px;}
 """
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="sky")
@@ -141,144 +143,70 @@ def discover_models(dirs):
     return models, skipped
 
 
-# --------------------------------------------------------------------------- images and predictors
-# Image conversion: to be replaced by keras_resnet.inference once it lands (one place for it).
+# --------------------------------------------------------------------------- predictions
+# Image conversion and the per-backend predictors live in keras_resnet.inference (one place for them).
 
 
-def prepare_image(source, input_shape):
-    """Any image (path, PIL image or array) -> uint8 array (H, W, C) for a model of `input_shape`.
+class _Locked:
+    """A predictor called by one request at a time (LiteRT interpreters are not thread-safe)."""
 
-    Handles RGBA/LA/palette transparency (composited on white), 16-bit and float images (scaled to
-    8 bit), CMYK/YCbCr/1-bit, EXIF rotation; grayscale models get grayscale. Non-square images are
-    centre-cropped to the model's aspect ratio, then resized (antialiased) to (H, W).
-    """
-    import numpy as np
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    def __init__(self, predictor):
+        self.predictor, self.lock = predictor, threading.Lock()
 
-    h, w, c = input_shape
-    try:
-        if isinstance(source, np.ndarray):
-            im = Image.fromarray(source)
-        elif isinstance(source, Image.Image):
-            im = source
-        else:
-            im = Image.open(source)
-            if im.format == "JPEG" and h and w:
-                im.draft("RGB" if c == 3 else "L", (4 * w, 4 * h))  # decode huge JPEGs at reduced size
-        im.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError) as e:
-        raise ValueError(f"could not read the image: {e}. Give a PNG, JPEG, WebP, BMP, GIF or TIFF file.") from None
-    except Image.DecompressionBombError as e:
-        raise ValueError(f"the image is too large to decode safely: {e}") from None
-    try:
-        im = ImageOps.exif_transpose(im)
-    except Exception:  # a broken EXIF block is not worth failing for
-        pass
-    im = _to_8bit(im)
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im.convert("RGBA"))
-    im = im.convert("RGB").convert("L") if c == 1 else im.convert("RGB")
-    size = (w or min(im.width, 512), h or min(im.height, 512))
-    im = ImageOps.fit(im, size, method=Image.Resampling.BICUBIC)
-    x = np.asarray(im, dtype=np.uint8)
-    return x[..., None] if x.ndim == 2 else x
-
-
-def _to_8bit(im):
-    """16-bit ('I;16*', 'I') and float ('F') images -> 8-bit 'L'; other modes unchanged."""
-    import numpy as np
-    from PIL import Image
-
-    if not (im.mode.startswith("I") or im.mode == "F"):
-        return im
-    a = np.asarray(im).astype(np.float64)
-    hi = float(a.max()) if a.size else 0.0
-    if im.mode == "F" and hi <= 1.0:
-        a = a * 255.0
-    elif im.mode.startswith("I;16") or 255 < hi <= 65535:
-        a = a / 257.0
-    elif hi > 65535:
-        a = a * (255.0 / hi)
-    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
-
-
-class KerasPredictor:
-    """model.keras, loaded with safe_mode (no Lambda layers in this project)."""
-
-    def __init__(self, path):
-        import keras
-
-        self.model = keras.saving.load_model(path, compile=False)
-
-    def __call__(self, batch):
-        import numpy as np
-
-        return np.asarray(self.model(batch.astype("float32"), training=False))
-
-
-class TFLitePredictor:
-    """model.tflite with LiteRT's interpreter (one call at a time: interpreters are not thread-safe)."""
-
-    def __init__(self, path):
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.interpreter = Interpreter(model_path=str(path))
-        self.interpreter.allocate_tensors()
-        self.lock = threading.Lock()
-
-    def __call__(self, batch):
-        import numpy as np
-
+    def predict(self, x):
         with self.lock:
-            it = self.interpreter
-            inp, out = it.get_input_details()[0], it.get_output_details()[0]
-            if tuple(inp["shape"]) != batch.shape:
-                it.resize_tensor_input(inp["index"], batch.shape)
-                it.allocate_tensors()
-                inp, out = it.get_input_details()[0], it.get_output_details()[0]
-            scale, zero = inp["quantization"]
-            x = batch.astype(np.float32)
-            if np.issubdtype(inp["dtype"], np.integer):
-                info = np.iinfo(inp["dtype"])
-                x = np.clip(np.rint(x / scale + zero) if scale else x, info.min, info.max)
-            it.set_tensor(inp["index"], x.astype(inp["dtype"]))
-            it.invoke()
-            y = it.get_tensor(out["index"]).astype(np.float32)
-            scale, zero = out["quantization"]
-            return (y - zero) * scale if scale and np.issubdtype(out["dtype"], np.integer) else y
+            return self.predictor.predict(x)
 
 
 _PREDICTORS = {}
 _LOAD_LOCK = threading.Lock()
 
 
+class ModelLoadError(RuntimeError):
+    """A model file that passed the folder checks but does not load."""
+
+
+def _enlarge(x, side=128):
+    """The model's input (uint8 H, W, C), enlarged with nearest-neighbour so its pixels stay visible."""
+    from PIL import Image
+
+    im = Image.fromarray(x[..., 0] if x.shape[-1] == 1 else x)
+    k = max(1, side // max(im.size))
+    return im.resize((im.width * k, im.height * k), Image.Resampling.NEAREST)
+
+
 def get_predictor(entry, backend):
-    """The cached predictor of `entry` for `backend` (loaded on first use) and the seconds loading took."""
-    key = (str(entry.folder), backend)
-    with _LOAD_LOCK:
-        if key not in _PREDICTORS:
-            t = time.perf_counter()
-            cls = KerasPredictor if backend == "Keras" else TFLitePredictor
-            _PREDICTORS[key] = (cls(entry.folder / FILES[backend]), time.perf_counter() - t)
-            return _PREDICTORS[key][0], _PREDICTORS[key][1]
-    return _PREDICTORS[key][0], 0.0
-
-
-def probabilities(raw):
-    """Model outputs -> probabilities (softmax when the model returns logits)."""
+    """The cached predictor of `entry` for `backend`, loaded on first use; and the seconds loading took (0 if cached)."""
     import numpy as np
 
-    raw = np.asarray(raw, dtype=np.float64).ravel()
-    if not np.isfinite(raw).all():
-        raise ValueError("the model returned NaN or infinite scores (a broken model file?)")
-    if raw.min() >= 0 and abs(raw.sum() - 1) < 1e-3:
-        return raw
-    e = np.exp(raw - raw.max())
-    return e / e.sum()
+    from keras_resnet.inference import KerasPredictor, TFLitePredictor
+
+    key = (str(entry.folder), backend)
+    with _LOAD_LOCK:
+        if key in _PREDICTORS:
+            return _PREDICTORS[key], 0.0
+        t = time.perf_counter()
+        path = entry.folder / FILES[backend]
+        try:
+            predictor = KerasPredictor(path) if backend == "Keras" else _Locked(TFLitePredictor(path))
+        except Exception as e:  # noqa: BLE001  (inference raises ValueError with the reason)
+            raise ModelLoadError(f"{entry.name}: {FILES[backend]} does not load ({e})") from None
+        predictor.predict(np.zeros((1, *entry.input_shape), np.uint8))  # trace / allocate once, off the clock
+        _PREDICTORS[key] = predictor
+        return predictor, time.perf_counter() - t
+
+
+def prepare_image(image, input_shape):
+    """Any image -> uint8 (H, W, C) for the model (keras_resnet.inference.load_image)."""
+    from keras_resnet.inference import load_image
+
+    return load_image(image, tuple(input_shape))
 
 
 def predict(entry, image, backend="Keras"):
-    """Classify one image: ({class: probability}, preprocess seconds, inference seconds, load seconds, model input)."""
+    """Classify one image: ({class: probability}, convert seconds, inference seconds, load seconds, model input)."""
+    import numpy as np
+
     if backend not in entry.backends:
         raise ValueError(f"{entry.name} has no {backend} backend; it has {', '.join(entry.backends)}")
     t0 = time.perf_counter()
@@ -286,8 +214,10 @@ def predict(entry, image, backend="Keras"):
     t1 = time.perf_counter()
     predictor, load_s = get_predictor(entry, backend)
     t2 = time.perf_counter()
-    p = probabilities(predictor(x[None]))
+    p = np.asarray(predictor.predict(x[None]), np.float64)[0]
     t3 = time.perf_counter()
+    if not np.isfinite(p).all():
+        raise ValueError(f"{entry.name} ({backend}) returned NaN or infinite scores: a broken model file?")
     names = entry.class_names
     if len(p) != len(names):
         raise ValueError(f"{entry.name} outputs {len(p)} scores but its card names {len(names)} classes")
@@ -305,20 +235,22 @@ def _num(n, unit=""):
 
 
 def card_markdown(entry):
-    """The model card as Markdown: architecture, data (and how much of it), accuracy, cost, command."""
+    """The model card: architecture, data (and how much of it), test accuracy, size, cost, the command."""
+    from html import escape
+
     c = entry.card
     model, data, metrics = c.get("model") or {}, c.get("dataset") or {}, c.get("metrics") or {}
     kwargs = ", ".join(f"{k}={v}" for k, v in (model.get("kwargs") or {}).items())
     h, w, ch = entry.input_shape
     splits = [f"{data[k]:,} {label}" for k, label in
               (("num_train", "train"), ("num_validation", "validation"), ("num_test", "test")) if data.get(k)]
-    rows = [("Architecture", f"`{model.get('name', '?')}`" + (f" ({kwargs})" if kwargs else "")),
-            ("Dataset", f"{data.get('name', 'not recorded')}" + (f": {' · '.join(splits)} images" if splits else ""))]
+    rows = [("Architecture", f"<code>{escape(str(model.get('name', '?')))}</code>" + (f" ({escape(kwargs)})" if kwargs else "")),
+            ("Dataset", f"<b>{escape(str(data.get('name', 'not recorded')))}</b>" + (f"<br>{' · '.join(splits)} images" if splits else ""))]
     top1, top5 = metrics.get("test_top1_accuracy"), metrics.get("test_top5_accuracy")
     if top1 is not None:
         n = metrics.get("test_examples") or data.get("num_test")
-        acc = f"**{100 * top1:.2f} %** top-1" + (f" · {100 * top5:.2f} % top-5" if top5 is not None else "")
-        rows.append(("Test accuracy", acc + (f" on {n:,} test images" if n else "")))
+        acc = f"<b>{100 * top1:.2f} %</b> top-1" + (f" · {100 * top5:.2f} % top-5" if top5 is not None else "")
+        rows.append(("Test accuracy", acc + (f"<br>on {n:,} held-out test images" if n else "")))
     else:
         rows.append(("Test accuracy", "not measured"))
     params = c.get("params") or {}
@@ -327,24 +259,32 @@ def card_markdown(entry):
     if c.get("macs"):
         rows.append(("Multiply-adds", f"{_num(c['macs'])} per image"))
     rows.append(("Input", f"{h} × {w} × {ch} ({'RGB' if ch == 3 else 'grayscale'}), raw 0–255 pixels"))
-    sizes = [f"{b} `{FILES[b]}` {(entry.folder / FILES[b]).stat().st_size / 1e6:.1f} MB" for b in entry.backends]
-    rows.append(("Files", " · ".join(sizes)))
-    rows.append(("Classes", ", ".join(entry.class_names)))
-    table = "\n".join(["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
-    parts = [f"### {c.get('name', entry.name)}", table]
+    sizes = [f"{b}: <code>{FILES[b]}</code> {(entry.folder / FILES[b]).stat().st_size / 1e6:.1f} MB" for b in entry.backends]
+    rows.append(("Files", "<br>".join(sizes)))
+    rows.append(("Classes", escape(", ".join(entry.class_names))))
+    table = "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+    parts = [f"### Model card: {escape(str(c.get('name', entry.name)))}", table]
     if c.get("command"):
         parts.append(f"**Trained with**\n```bash\n{c['command']}\n```")
     versions = ", ".join(f"{k} {v}" for k, v in (c.get("versions") or {}).items())
     if c.get("created") or versions:
-        parts.append(f"<sub>Created {c.get('created', '?')} · {versions}</sub>")
+        parts.append(f"<sub>Created {escape(str(c.get('created', '?')))} · {escape(versions)}</sub>")
     return "\n\n".join(parts)
 
 
 def skipped_markdown(skipped):
     if not skipped:
         return ""
-    lines = [f"- `{folder}`: {reason}" for folder, reason in skipped]
-    return f"**⚠️ Skipped {len(skipped)} model folder(s) or file(s):**\n" + "\n".join(lines)
+    lines = [f"- `{_short(folder)}`: {reason}" for folder, reason in skipped]
+    return f"**⚠ Skipped {len(skipped)} model folder(s) or file(s):**\n" + "\n".join(lines)
+
+
+def _short(path):
+    """A path relative to the current directory when it is under it."""
+    try:
+        return str(pathlib.Path(path).resolve().relative_to(pathlib.Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 class ImageInput(gr.Image):
@@ -387,17 +327,20 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
             raise gr.Error("Upload, paste or capture an image first.", title="No image")
         if name not in models:
             raise gr.Error(f"Unknown model {name!r}; choose one of {', '.join(models)}.")
-        entry = models[name]
         try:
-            label, prep_s, infer_s, load_s, x = predict(entry, image, backend)
-        except ValueError as e:
+            label, prep_s, infer_s, load_s, x = predict(models[name], image, backend)
+        except ModelLoadError as e:
+            raise gr.Error(str(e), title="Model error") from None
+        except (ValueError, FileNotFoundError) as e:
             raise gr.Error(str(e), title="Cannot classify this image") from None
-        except Exception as e:  # a file that passed the checks but does not load
-            raise gr.Error(f"{name} ({backend}) failed: {type(e).__name__}: {e}", title="Model error") from None
-        timing = f"⏱️ **{1000 * infer_s:.1f} ms** inference ({backend}) · {1000 * prep_s:.1f} ms image conversion"
+        timing = (f"**Inference: {1000 * infer_s:.1f} ms** ({backend}, batch of 1) · "
+                  f"image conversion {1000 * prep_s:.1f} ms")
         if load_s:
             timing += f" · model loaded on first use in {load_s:.2f} s"
-        return label, timing, x[..., 0] if x.shape[-1] == 1 else x
+        return label, timing, _enlarge(x)
+
+    def classify_if_image(image, name, backend):
+        return classify(image, name, backend) if image is not None else (gr.skip(),) * 3
 
     def select_model(name):
         entry = models[name]
@@ -426,18 +369,16 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
             with gr.Column(scale=4):
                 label = gr.Label(num_top_classes=5, label="Top-5 classes", elem_id="label")
                 timing = gr.Markdown(elem_id="timing")
-                seen = gr.Image(label="What the model sees (converted and resized)", interactive=False, height=140,
-                                elem_id="model-input", buttons=[])
+                seen = gr.Image(label="What the model sees (converted and resized)", interactive=False, height=160,
+                                elem_id="model-input", buttons=[], format="png")
             with gr.Column(scale=5):
                 card = gr.Markdown(card_markdown(first), elem_id="card")
         inputs, outputs = [image, model, backend], [label, timing, seen]
         run.click(classify, inputs, outputs, api_name="predict")
-        image.upload(classify, inputs, outputs, api_visibility="private")
+        image.change(classify_if_image, inputs, outputs, api_visibility="private", trigger_mode="always_last")
         model.change(select_model, [model], [backend, card], api_visibility="private").then(
-            lambda im, n, b: classify(im, n, b) if im is not None else (gr.skip(),) * 3,
-            inputs, outputs, api_visibility="private")
-        backend.input(lambda im, n, b: classify(im, n, b) if im is not None else (gr.skip(),) * 3,
-                      inputs, outputs, api_visibility="private")
+            classify_if_image, inputs, outputs, api_visibility="private")
+        backend.input(classify_if_image, inputs, outputs, api_visibility="private")
     demo.queue(default_concurrency_limit=4, max_size=64)
     demo.models, demo.skipped = models, skipped
     return demo
@@ -446,7 +387,7 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
 def launch(demo, server_name="127.0.0.1", port=None, share=False, **kw):
     """Start the app (theme and CSS are launch() arguments in Gradio 6); returns (app, url, share_url)."""
     return demo.launch(server_name=server_name, server_port=port, share=share, theme=THEME, css=CSS,
-                       footer_links=["api"], **kw)
+                       footer_links=["api", "gradio"], **kw)
 
 
 def main(argv=None):
