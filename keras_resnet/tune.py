@@ -151,7 +151,8 @@ class _Recorded:
                   "wall_s": round(time.time() - start, 3), "epochs_run": len(epochs),
                   "epochs": (max(epochs) + 1) if epochs else 0,
                   "params": profile.get("trainable_params"), "total_params": profile.get("total_params"),
-                  "macs": profile.get("macs"), "pid": os.getpid()}
+                  "macs": profile.get("macs"), "pid": os.getpid(),
+                  "replicas": getattr(self.distribution_strategy, "num_replicas_in_sync", 1)}
         from .rundir import write_json
 
         write_json(pathlib.Path(self.get_trial_dir(trial.trial_id)) / SIDECAR, record)
@@ -334,6 +335,7 @@ def search(space=None, *, directory, tuner="random", max_trials=10, epochs=1, ob
     if not worker:
         from .rundir import write_json
 
+        (directory / PROJECT).mkdir(parents=True, exist_ok=True)  # overwrite=True has just removed it
         write_json(directory / PROJECT / IDENTITY, identity)
     tensorboard = keras.callbacks.TensorBoard(str(directory / "tensorboard"), write_graph=False, profile_batch=0)
     tuner_obj.search(callbacks=[tensorboard], verbose=verbose)

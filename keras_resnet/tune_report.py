@@ -13,6 +13,7 @@ Every file is written to a temporary name and renamed into place; `best/`
 is replaced only once the new one is complete.
 """
 
+import contextlib
 import csv
 import io
 import math
@@ -218,8 +219,10 @@ def export_best(tuner, directory, hypermodel, objective):
     with warnings.catch_warnings():  # the checkpoint holds optimizer slots that inference does not need
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model = tuner.load_model(trial)
+    strategy = tuner.distribution_strategy
     if not model.optimizer.built:  # so that model.keras reloads without a mismatch warning
-        model.optimizer.build(model.trainable_variables)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model.optimizer.build(model.trainable_variables)
     prepared = hypermodel.prepared
     metrics = train.evaluate(model, prepared.test_ds)
     epochs, steps, lr, warmup = train.schedule_info(config, prepared.steps_per_epoch)

@@ -156,7 +156,7 @@ def search3(tiny_npz, tmp_path_factory):
 
     directory = tmp_path_factory.mktemp("search")
     first = search(SearchSpace("cifar", **TINY), directory=directory, max_trials=3, epochs=1,
-                   dataset=str(tiny_npz), **TRAIN)
+                   dataset=str(tiny_npz), export_best=False, **TRAIN)
     before = {t: (directory / "search" / f"trial_{t}" / "keras_resnet_trial.json").read_text() for t in "012"}
     second = search(SearchSpace("cifar", **TINY), directory=directory, max_trials=4, epochs=1,
                     dataset=str(tiny_npz), **TRAIN)
@@ -299,20 +299,35 @@ def _free_port():
         return s.getsockname()[1]
 
 
+# A process with 2 logical CPUs (configured before TensorFlow starts), so each trial can run under MirroredStrategy.
+TWO_CPUS = """import sys, tensorflow as tf
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
+                                           [tf.config.LogicalDeviceConfiguration()] * 2)
+from keras_resnet.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_distributed_chief_and_two_workers_on_loopback(tiny_npz, tmp_path):
+    """keras-tuner chief + 2 workers sharing one directory; alongside, one trial under MirroredStrategy."""
     directory, port = tmp_path / "dist", _free_port()
-    cmd = [sys.executable, "-m", "keras_resnet.cli", "tune", "--dir", str(directory), "--dataset", str(tiny_npz),
-           "--max-trials", "3", "--epochs", "1", "--batch-size", "16", "--validation-split", "16",
-           "--run-eagerly", "--quiet", "--choice", "shortcut=A,B", "--choice", "lr=0.05,0.1"]
-    cmd += [f"--fix={k}={v}" for k, v in TINY["fix"].items()]
+    args = ["tune", "--dataset", str(tiny_npz), "--epochs", "1", "--batch-size", "16", "--validation-split", "16",
+            "--run-eagerly", "--quiet", "--choice", "shortcut=A,B", "--choice", "lr=0.05,0.1"]
+    args += [f"--fix={k}={v}" for k, v in TINY["fix"].items()]
+    cmd = [sys.executable, "-m", "keras_resnet.cli", *args, "--dir", str(directory), "--max-trials", "3"]
+    mirrored = [sys.executable, "-c", TWO_CPUS, *args, "--dir", str(tmp_path / "mirrored"), "--max-trials", "1",
+                "--devices", "/cpu:0,/cpu:1"]
     procs = {}
     try:
+        procs["mirrored"] = subprocess.Popen(mirrored, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""), cwd=ROOT,
+                                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                             start_new_session=True)
         for tuner_id in ("chief", "tuner0", "tuner1"):
             env = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
                        KERASTUNER_ORACLE_PORT=str(port), CUDA_VISIBLE_DEVICES="")
             procs[tuner_id] = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
                                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        deadline = time.time() + 170
+        deadline = time.time() + 240
         out = {}
         for tuner_id, p in procs.items():
             out[tuner_id] = p.communicate(timeout=max(1, deadline - time.time()))[0]
@@ -331,3 +346,7 @@ def test_distributed_chief_and_two_workers_on_loopback(tiny_npz, tmp_path):
     assert [r["status"] for r in rows] == ["COMPLETED"] * 3
     assert {r["tuner_id"] for r in rows} <= {"tuner0", "tuner1"}
     assert (directory / "best" / "model.keras").exists() and (directory / "best" / "model_card.json").exists()
+    # the strategy reaches every trial: the trial of the 2-CPU process trained on 2 replicas
+    side = json.loads((tmp_path / "mirrored" / "search" / "trial_0" / "keras_resnet_trial.json").read_text())
+    assert side["replicas"] == 2 and side["epochs"] == 1
+    assert (tmp_path / "mirrored" / "best" / "model.keras").exists()
