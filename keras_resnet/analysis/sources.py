@@ -1,0 +1,180 @@
+"""Held-out data and trained models for the experiments: arrays, fit checks, loading, error.
+
+Every measurement takes a model and images + labels. The images are raw
+(0-255, the keras_resnet models carry their own preprocessing layers); they
+come from numpy arrays, a `tf.data.Dataset` (batched or not) or an
+`ImageData` of `keras_resnet.data` (its test split by default).
+"""
+
+import json
+import os
+import pathlib
+
+import numpy as np
+
+
+def as_arrays(data, *, split="test", max_examples=None):
+    """(images float32 NHWC, labels int64) from arrays, a tf.data.Dataset or an ImageData split."""
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = np.asarray(data[0]), np.asarray(data[1])
+    else:
+        ds = getattr(data, split, data) if hasattr(data, "class_names") else data
+        if ds is None:
+            raise ValueError(f"the data has no {split!r} split.")
+        if not hasattr(ds, "element_spec"):
+            raise ValueError(
+                f"data must be (images, labels) arrays, a tf.data.Dataset of (image, label) or an ImageData; "
+                f"got {type(data).__name__}."
+            )
+        if len(ds.element_spec[0].shape) == 3:
+            ds = ds.batch(256)
+        if max_examples:
+            ds = ds.unbatch().take(max_examples).batch(256)
+        xs, ys = zip(*[(np.asarray(a), np.asarray(b)) for a, b in ds.as_numpy_iterator()]) or ((), ())
+        if not xs:
+            raise ValueError("the data is empty.")
+        x, y = np.concatenate(xs), np.concatenate(ys)
+    if max_examples:
+        x, y = x[:max_examples], y[:max_examples]
+    y = y.reshape(len(y), -1)[:, 0] if y.ndim > 1 and y.shape[-1] == 1 else y
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or y.ndim != 1 or len(x) != len(y) or not len(x):
+        raise ValueError(f"expected N images (N,H,W,C) and N integer labels (N,); got {x.shape} and {y.shape}.")
+    return x.astype("float32"), y.astype("int64")
+
+
+def check_fit(model, x, y):
+    """ValueError unless `model` takes images shaped like `x` and has an output for every label in `y`."""
+    expected = tuple(model.input_shape[1:])
+    got = tuple(x.shape[1:])
+    if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
+        raise ValueError(
+            f"the dataset does not fit model {model.name!r}: its images are {got} but the model takes "
+            f"{expected} (None = any size); use data of that shape or a model built for it."
+        )
+    classes = model.output_shape[-1]
+    if y.min() < 0 or y.max() >= classes:
+        raise ValueError(
+            f"the dataset does not fit model {model.name!r}: its labels run from {y.min()} to {y.max()} "
+            f"but the model has {classes} outputs (labels must be 0..{classes - 1})."
+        )
+
+
+def top1_error(model, x, y, batch_size=256):
+    """The fraction of `x` whose highest-scoring class is not `y` (inference mode)."""
+    scores = model.predict(x, batch_size=batch_size, verbose=0)
+    return float(np.mean(np.argmax(scores, axis=-1) != y))
+
+
+def load_model(path):
+    """A model from a `.keras` file or a run directory (its `model.keras`), loaded with safe_mode=True."""
+    import keras
+
+    import keras_resnet.layers  # noqa: F401  (registers the custom layers)
+
+    path = pathlib.Path(path)
+    file = path / "model.keras" if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"no trained model at {path}: expected a .keras file or a run directory holding model.keras."
+        )
+    return keras.saving.load_model(file, safe_mode=True)
+
+
+def run_history(run_dir):
+    """The per-epoch history of a run directory (its history.csv) as {column: list}, or None."""
+    file = pathlib.Path(run_dir) / "history.csv"
+    if not file.is_file():
+        return None
+    import csv
+
+    with open(file, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {k: [float(r[k]) if r[k] not in ("", None) else float("nan") for r in rows] for k in (rows[0] if rows else {})}
+
+
+def run_card(run_dir):
+    """The model_card.json of a run directory as a dict, or {}."""
+    file = pathlib.Path(run_dir) / "model_card.json"
+    return json.loads(file.read_text()) if file.is_file() else {}
+
+
+def label_of(path_or_name):
+    """A short label for a model given by path ("runs/plain20" -> "plain20")."""
+    p = pathlib.Path(os.fspath(path_or_name))
+    return p.stem if p.suffix == ".keras" and p.stem != "model" else (p.parent.name if p.suffix else p.name)
+
+
+class Trained:
+    """A model for an experiment: `label`, `model`, and, when it came from a run, `run_dir`, `history`, `card`."""
+
+    def __init__(self, label, model, run_dir=None, history=None, card=None):
+        self.label, self.model, self.run_dir = label, model, run_dir
+        self.history, self.card = history, card or {}
+
+    def __repr__(self):
+        return f"Trained({self.label!r}, run_dir={str(self.run_dir)!r})"
+
+
+def family_names(depths, kinds=("plain", "resnet")):
+    """Model names of the CIFAR family for `depths`, plain first: (20, 56) -> plain20, plain56, resnet20, resnet56.
+
+    ValueError for a depth the CIFAR family cannot build (6n + 2, n >= 1).
+    """
+    bad = [d for d in depths if not isinstance(d, (int, np.integer)) or d < 8 or (d - 2) % 6]
+    if bad or not depths:
+        raise ValueError(
+            f"depths must be CIFAR depths 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {list(depths) or 'none'}; "
+            f"cannot build {bad}."
+        )
+    return [f"{'cifar_' if d in (50, 152) else ''}{kind}{d}" for kind in kinds for d in depths]
+
+
+def _short(name):
+    return name.replace("cifar_", "")
+
+
+def check_names(names, data):
+    """Build every named model once for `data` (cheap) so a bad name or misfit fails before any training."""
+    from ..models import build
+
+    for name in names:
+        try:
+            build(name, input_shape=tuple(data.image_shape), classes=len(data.class_names))
+        except ValueError as e:
+            raise ValueError(f"cannot build {name!r} for dataset {data.name!r} ({tuple(data.image_shape)}): {e}") from None
+
+
+def obtain(specs, *, data=None, runs_dir=None, train_options=None):
+    """The models named by `specs`, as a list of `Trained`, training only what is missing.
+
+    A spec is a path (a run directory or a .keras file: loaded, never trained
+    again) or a model name such as "plain20" (trained with `keras_resnet.train`
+    into `runs_dir/<name>`, reused when that run is finished, resumed when it was
+    interrupted; every name gets the same recipe `train_options`).
+    """
+    paths = [s for s in specs if os.path.exists(os.fspath(s))]
+    names = [s for s in specs if s not in paths]
+    bad_paths = [s for s in names if os.sep in str(s) or str(s).endswith(".keras")]
+    if bad_paths:
+        raise FileNotFoundError(f"no run directory or .keras file at {', '.join(map(str, bad_paths))}.")
+    if names:
+        if data is None or runs_dir is None:
+            raise ValueError(f"training {', '.join(names)} needs a dataset and a runs directory.")
+        check_names(names, data)
+    out = []
+    for spec in specs:
+        if spec in paths:
+            p = pathlib.Path(spec)
+            card = run_card(p) if p.is_dir() else {}
+            label = _short(card.get("model", {}).get("name") or label_of(p))
+            out.append(Trained(label, load_model(p), p if p.is_dir() else None,
+                               run_history(p) if p.is_dir() else None, card))
+        else:
+            from ..train import train
+
+            run_dir = pathlib.Path(runs_dir) / _short(spec)
+            result = train(model=spec, dataset=data, run_dir=str(run_dir), **(train_options or {}))
+            out.append(Trained(_short(spec), result.model, run_dir, run_history(run_dir), result.model_card))
+    return out
