@@ -332,7 +332,7 @@ def _names_help():
             f"cifar_resnet<D> to force the CIFAR family (e.g. cifar_resnet50)")
 
 
-def build(name, **kwargs):
+def build(name, /, **kwargs):
     """Build a model by name: `build("resnet56")`, `build("plain20")`, `build("resnet50", version="v1.5")`.
 
     ImageNet depths (18/34/50/101/152) win over CIFAR ones for `resnet<D>`;
