@@ -41,6 +41,8 @@ CSS = """
 #model-input img {image-rendering: pixelated;}
 #timing {font-size: 0.95em;}
 #card table {width: 100%; font-size: 0.92em;}
+#card pre, #card pre code {white-space: pre-wrap; word-break: break-word;}
+#image img {width: 100%; height: 100%; object-fit: contain;}
 #card th {white-space: nowrap; text-align: left; vertical-align: top; width: 1%; padding-right: 1em;}
 #skipped {border-left: 4px solid #f59e0b; padding-left: 12px;}
 """
@@ -259,7 +261,7 @@ def card_markdown(entry):
     if c.get("macs"):
         rows.append(("Multiply-adds", f"{_num(c['macs'])} per image"))
     rows.append(("Input", f"{h} × {w} × {ch} ({'RGB' if ch == 3 else 'grayscale'}), raw 0–255 pixels"))
-    sizes = [f"{b}: <code>{FILES[b]}</code> {(entry.folder / FILES[b]).stat().st_size / 1e6:.1f} MB" for b in entry.backends]
+    sizes = [f"{b}: <code>{FILES[b]}</code> {_num((entry.folder / FILES[b]).stat().st_size, 'B')}" for b in entry.backends]
     rows.append(("Files", "<br>".join(sizes)))
     rows.append(("Classes", escape(", ".join(entry.class_names))))
     table = "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
@@ -301,14 +303,32 @@ class ImageInput(gr.Image):
                            "Give a PNG, JPEG, WebP, BMP, GIF or TIFF image.", title="Not an image") from None
 
 
-def _examples(models):
-    """Example rows [image, model] for the shipped images in apps/examples/<model name>/."""
-    rows = []
-    for name in models:
-        folder = EXAMPLES_DIR / name
-        if folder.is_dir():
-            rows += [[str(p), name] for p in sorted(folder.iterdir()) if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
-    return rows
+def _examples_dir(entry):
+    """apps/examples/<folder> for a model: its folder name or dataset name is <folder> or starts with '<folder>-'."""
+    if not EXAMPLES_DIR.is_dir():
+        return None
+    keys = [entry.name, str((entry.card.get("dataset") or {}).get("name", ""))]
+    keys = [k.lower().replace("_", "-") for k in keys if k]
+    for d in sorted(p for p in EXAMPLES_DIR.iterdir() if p.is_dir()):
+        if any(k == d.name or k.startswith(d.name + "-") for k in keys):
+            return d
+    return None
+
+
+def examples_for(entry):
+    """The example images shipped for a model (apps/examples/<dataset>/*.png|jpg)."""
+    d = _examples_dir(entry)
+    return sorted(p for p in d.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if d else []
+
+
+def _example_sets(models, image, model):
+    """Example thumbnails for each model that has some; clicking one also selects that model."""
+    for name, entry in models.items():
+        paths = examples_for(entry)
+        if paths:
+            ex = gr.Examples([[str(p)] for p in paths], inputs=[image], label=f"Examples for {name} (click one)",
+                             examples_per_page=12)
+            ex.dataset.click(lambda n=name: n, None, model, api_visibility="private")
 
 
 def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
@@ -363,9 +383,7 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
                 with gr.Row():
                     gr.ClearButton([image], value="Clear")
                     run = gr.Button("Classify", variant="primary", elem_id="classify")
-                rows = _examples(models)
-                if rows:
-                    gr.Examples(rows, inputs=[image, model], label="Examples (click one)", examples_per_page=12)
+                _example_sets(models, image, model)
             with gr.Column(scale=4):
                 label = gr.Label(num_top_classes=5, label="Top-5 classes", elem_id="label")
                 timing = gr.Markdown(elem_id="timing")

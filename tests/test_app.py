@@ -235,7 +235,7 @@ def test_shipped_models_answer_on_every_backend(tmp_path):
         for name, entry in demo.models.items():
             card = json.loads((entry.folder / "model_card.json").read_text())
             assert card["class_names"] and card["input_shape"]
-            examples = sorted((ga.EXAMPLES_DIR / name).glob("*.png")) or [_random_image(tmp_path / "r.png", 1)]
+            examples = ga.examples_for(entry) or [_random_image(tmp_path / "r.png", 1)]
             for backend in entry.backends:
                 for path in examples[:2]:
                     label, _ = _ask(client, path, name, backend)

@@ -41,9 +41,9 @@ def page_url():
         demo.close()
 
 
-def _upload_image(models_dir_entry, tmp_path):
+def _upload_image(ga, entry, tmp_path):
     """A shipped example for the model when there is one, else a random photo-sized image."""
-    examples = sorted((ROOT / "apps" / "examples" / models_dir_entry.name).glob("*.png"))
+    examples = ga.examples_for(entry)
     if examples:
         return examples[0]
     rng = np.random.default_rng(7)
@@ -55,7 +55,7 @@ def _upload_image(models_dir_entry, tmp_path):
 def test_upload_shows_top_label_and_screenshot(page_url, tmp_path):
     ga, demo, url = page_url
     entry = next(iter(demo.models.values()))  # the model the page opens with
-    path = _upload_image(entry, tmp_path)
+    path = _upload_image(ga, entry, tmp_path)
     probs, *_ = ga.predict(entry, path, "Keras")
     expected = max(probs, key=probs.get)
 
