@@ -210,13 +210,14 @@ def compile_model(model, config, steps_per_epoch):
 
     _, steps, lr, warmup = schedule_info(config, steps_per_epoch)
     opt = recipes.optimizer(config.recipe, lr=lr, steps=steps, momentum=config.momentum, warmup=warmup)
+    from .metrics import TopK
+
     if config.label_smoothing:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
-        metrics = [keras.metrics.CategoricalAccuracy(name="top1"), keras.metrics.TopKCategoricalAccuracy(5, name="top5")]
+        metrics = [keras.metrics.CategoricalAccuracy(name="top1"), TopK(5, sparse=False, name="top5")]
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
-        metrics = [keras.metrics.SparseCategoricalAccuracy(name="top1"),
-                   keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="top1"), TopK(5, name="top5")]
     model.compile(optimizer=opt, loss=loss, metrics=metrics, jit_compile=config.jit_compile,
                   steps_per_execution=config.steps_per_execution)
 

@@ -134,9 +134,10 @@ def test_library_train_on_arrays_with_validation_split_and_label_smoothing(tmp_p
     y = rng.integers(0, 4, 80)
     d = data_lib.from_arrays(x[:64], y[:64], x[64:], y[64:], validation_split=16)
     r = train(model="resnet8", model_kwargs={"width": 0.25}, dataset=d, epochs=1, batch_size=16,
-              label_smoothing=0.1, recipe="cosine", run_dir=tmp_path / "run", verbose=0)
+              label_smoothing=0.1, recipe="cosine", mixed_precision=True, run_dir=tmp_path / "run", verbose=0)
     assert r.model.output_shape == (None, 4) and set(r.history) >= {"top1", "val_top1", "top5"}
     assert r.model_card["dataset"]["num_validation"] == 16 and r.model_card["training"]["recipe"] == "cosine"
+    assert r.model.layers[-1].dtype_policy.compute_dtype == "bfloat16"   # CPU mixed precision
     m = evaluate(r.model, d)
     assert m["examples"] == 16 and m["confusion"].sum() == 16 and m["confusion"].shape == (4, 4)
     assert m["top1_error"] == pytest.approx(r.metrics["test_top1_error"])
