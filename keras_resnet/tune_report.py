@@ -142,6 +142,7 @@ def plot_pareto(rows, path, title="accuracy against cost"):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     pts = [r for r in rows if r.get("macs") and r.get("best_val_accuracy") is not None]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
@@ -154,13 +155,15 @@ def plot_pareto(rows, path, title="accuracy against cost"):
                            marker=marker, s=40, label=f"{label}" + (f" ({shortcut})" if shortcut else ""))
     front = sorted((r for r in pts if r.get("pareto")), key=lambda r: r["macs"])
     if front:
-        ax.plot([r["macs"] for r in front], [100 * r["best_val_accuracy"] for r in front], "-", color="k",
-                lw=1, alpha=0.7, label="Pareto front", zorder=0)
+        xs, ys = [r["macs"] for r in front], [100 * r["best_val_accuracy"] for r in front]
+        ax.plot(xs, ys, "-", color="k", lw=1, alpha=0.7, zorder=0)
+        ax.scatter(xs, ys, s=160, facecolors="none", edgecolors="k", label="Pareto front")
         for r in front:
             ax.annotate(r.get("model") or r["trial"], (r["macs"], 100 * r["best_val_accuracy"]),
                         textcoords="offset points", xytext=(4, 4), fontsize=7)
     if pts and max(r["macs"] for r in pts) > 2 * min(r["macs"] for r in pts):
         ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter())
     ax.set_xlabel("multiply-accumulates per image")
     ax.set_ylabel("best validation accuracy (%)")
     ax.set_title(title)
