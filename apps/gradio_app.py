@@ -130,7 +130,10 @@ def discover_models(dirs):
             skipped.append((str(d), "directory does not exist"))
             continue
         is_model = (d / "model_card.json").exists() or (d / "model.keras").exists()
-        for folder in [d] if is_model else sorted(p for p in d.iterdir() if p.is_dir()):
+        folders = [d] if is_model else sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if not folders:
+            skipped.append((str(d), "no model folders inside"))
+        for folder in folders:
             try:
                 entry, note = read_model_folder(folder)
             except (ValueError, OSError) as e:
