@@ -223,8 +223,17 @@ def _identity(space, config, tuner, objective, epochs):
 
 def check_directory(directory, identity, overwrite):
     """Refuse a search directory that holds a different search (nothing there is touched)."""
-    project = pathlib.Path(directory) / PROJECT
+    directory = pathlib.Path(directory)
+    project = directory / PROJECT
     path = project / IDENTITY
+    if directory.exists() and not directory.is_dir():
+        raise FileExistsError(f"The search directory {str(directory)!r} exists and is not a directory.")
+    foreign = sorted(p.name for p in directory.iterdir() if p.name not in (PROJECT, "tensorboard")) \
+        if directory.is_dir() else []
+    if foreign and not path.exists():
+        raise FileExistsError(
+            f"{str(directory)!r} is not empty ({', '.join(foreign[:5])}) and is not a search directory; "
+            f"choose a new or empty directory for the search.")
     if overwrite or not project.exists():
         return
     if not path.exists():

@@ -278,6 +278,15 @@ def test_search_arguments_bad_input(tmp_path, kwargs, message):
     assert not any(tmp_path.iterdir())
 
 
+def test_a_folder_that_is_not_a_search_directory_is_refused(tmp_path):
+    from keras_resnet.tune import search
+
+    (tmp_path / "results.csv").write_text("mine")
+    with pytest.raises(FileExistsError, match="is not a search directory"):
+        search(SearchSpace("cifar", **TINY), directory=tmp_path, dataset="unused.npz", overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["results.csv"] and (tmp_path / "results.csv").read_text() == "mine"
+
+
 def test_cli_bad_input_is_one_line(tmp_path, tiny_npz, capsys):
     from keras_resnet.cli import main
 
