@@ -326,11 +326,11 @@ def examples_for(entry):
 
 def _example_sets(models, image, model):
     """Example thumbnails for each model that has some; clicking one also selects that model."""
-    for name, entry in models.items():
+    for i, (name, entry) in enumerate(models.items()):
         paths = examples_for(entry)
         if paths:
             ex = gr.Examples([[str(p)] for p in paths], inputs=[image], label=f"Examples for {name} (click one)",
-                             examples_per_page=12)
+                             examples_per_page=12, elem_id=f"examples-{i}")
             ex.dataset.click(lambda n=name: n, None, model, api_visibility="private")
 
 
@@ -378,13 +378,13 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
                 with gr.Row():
-                    model = gr.Dropdown(list(models), value=first.name, label="Model", scale=3)
+                    model = gr.Dropdown(list(models), value=first.name, label="Model", scale=3, elem_id="model")
                     backend = gr.Radio(list(BACKENDS), value="Keras", label="Backend", scale=2,
                                        interactive="TFLite" in first.backends)
                 image = ImageInput(sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
                                    label="Your image", height=300, elem_id="image")
                 with gr.Row():
-                    gr.ClearButton([image], value="Clear")
+                    clear = gr.ClearButton(value="Clear", elem_id="clear")
                     run = gr.Button("Classify", variant="primary", elem_id="classify")
                 _example_sets(models, image, model)
             with gr.Column(scale=4):
@@ -395,6 +395,7 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
             with gr.Column(scale=5):
                 card = gr.Markdown(card_markdown(first), elem_id="card")
         inputs, outputs = [image, model, backend], [label, timing, seen]
+        clear.add([image, *outputs])
         run.click(classify, inputs, outputs, api_name="predict")
         image.change(classify_if_image, inputs, outputs, api_visibility="private", trigger_mode="always_last")
         model.change(select_model, [model], [backend, card], api_visibility="private").then(

@@ -27,7 +27,8 @@ def _tflite_bytes(model):
     return converter.convert()
 
 
-def make_model_folder(folder, *, channels=3, classes=COLOR_CLASSES, tflite=True, seed=0, name=None):
+def make_model_folder(folder, *, channels=3, classes=COLOR_CLASSES, tflite=True, seed=0, name=None,
+                      dataset="synthetic"):
     """Write a tiny model folder and return its path."""
     import keras
 
@@ -49,7 +50,7 @@ def make_model_folder(folder, *, channels=3, classes=COLOR_CLASSES, tflite=True,
     p = keras_resnet.profile(model)
     card = {
         "name": name or folder.name, "model": {"name": "resnet8", "kwargs": {"width": 0.25}},
-        "dataset": {"name": "synthetic", "spec": {"source": "none"}, "num_train": 0, "num_validation": 0,
+        "dataset": {"name": dataset, "spec": {"source": "none"}, "num_train": 0, "num_validation": 0,
                     "num_test": 0},
         "class_names": list(classes), "input_shape": [16, 16, channels], "preprocessing": prep,
         "params": {"trainable": p["trainable_params"], "total": p["total_params"]}, "macs": p["macs"],
@@ -66,8 +67,11 @@ def make_model_folder(folder, *, channels=3, classes=COLOR_CLASSES, tflite=True,
 def fixture_models_dir():
     """A models directory with two valid models and four broken folders (built once per session)."""
     root = pathlib.Path(tempfile.mkdtemp(prefix="demo-models-"))
-    color = make_model_folder(root / "tiny-color", channels=3, classes=COLOR_CLASSES, seed=1)
-    make_model_folder(root / "tiny-gray", channels=1, classes=GRAY_CLASSES, seed=2)
+    # dataset names pick the example images of apps/examples/ (cifar10/, fashion-mnist/)
+    color = make_model_folder(root / "tiny-color", channels=3, classes=COLOR_CLASSES, seed=1,
+                              dataset="cifar10-untrained-fixture")
+    make_model_folder(root / "tiny-gray", channels=1, classes=GRAY_CLASSES, seed=2,
+                      dataset="fashion-mnist-untrained-fixture")
     # broken folders: no card, corrupt model.keras, card that is not JSON, corrupt model.tflite only
     (root / "no-card").mkdir()
     shutil.copy(color / "model.keras", root / "no-card" / "model.keras")

@@ -77,6 +77,7 @@ def test_upload_shows_top_label_and_screenshot(page_url, tmp_path):
             card = page.locator("#card").inner_text()
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
+            clicked = _click_example_of_another_model(ga, demo, page, entry)
         finally:
             browser.close()
     assert shown == expected
@@ -84,3 +85,33 @@ def test_upload_shows_top_label_and_screenshot(page_url, tmp_path):
     assert "Parameters" in card and entry.card["class_names"][0] in card
     assert not errors, errors
     assert SCREENSHOT.stat().st_size > 10_000
+    if clicked:
+        (name, shown, expected) = clicked
+        assert shown == expected, name
+
+
+def _click_example_of_another_model(ga, demo, page, first):
+    """Clear, click an example thumbnail of another model: the page switches model and classifies it.
+
+    Returns (model, top label shown, top label expected), or None when no other model has examples.
+    """
+    names = list(demo.models)
+    others = [(i, n) for i, n in enumerate(names) if n != first.name and ga.examples_for(demo.models[n])]
+    if not others:
+        return None
+    i, name = others[-1]
+    probs, *_ = ga.predict(demo.models[name], ga.examples_for(demo.models[name])[0], "Keras")
+    expected = max(probs, key=probs.get)
+    page.locator("#clear").click()
+    top = page.locator("#label [data-testid=label-output-value]")
+    top.wait_for(state="detached", timeout=30_000)
+    page.locator(f"#examples-{i} .gallery-item").first.click()
+    page.wait_for_function(f"() => document.querySelector('#model input')?.value === {name!r}", timeout=30_000)
+    top.wait_for(timeout=60_000)
+    try:  # a classify with the previous model may land first; the one with the new model follows
+        page.wait_for_function(
+            f"() => document.querySelector('#label [data-testid=label-output-value]')?.innerText.trim() === {expected!r}",
+            timeout=30_000)
+    except sync_api.TimeoutError:
+        pass
+    return name, top.inner_text().strip(), expected
