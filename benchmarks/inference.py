@@ -12,7 +12,7 @@ Weights are freshly initialised (speed does not depend on them), so the parity c
 the int8 calibration uses --data images if given, else random images. Other processes share the
 machine: the load average is printed with the numbers.
 
-    .venv/bin/python benchmarks/inference.py                       # ~5 min on 2 cores
+    .venv/bin/python benchmarks/inference.py                       # ~20 min on 2 busy cores (load ~14)
     .venv/bin/python benchmarks/inference.py --models resnet20 --repeats 30 --json bench.json
 """
 
