@@ -292,18 +292,24 @@ def _short(path):
         return str(path)
 
 
-class ImageInput(gr.Image):
-    """gr.Image whose undecodable uploads become a readable message (gr.Error) instead of a stack trace."""
+def readable_upload_errors(image):
+    """Make an undecodable upload to `image` (a gr.Image) a readable message (gr.Error), not a stack trace.
 
-    is_template = True  # rendered by the frontend as a plain Image
+    Wraps the instance's preprocess (PIL opens the file there); a gr.Image subclass would do the same,
+    but Gradio writes a .pyi stub next to the source of every Component subclass.
+    """
+    decode = image.preprocess
 
-    def preprocess(self, payload):
+    def preprocess(payload):
         try:
-            return super().preprocess(payload)
+            return decode(payload)
         except Exception as e:  # PIL's UnidentifiedImageError, OSError, ...
             name = getattr(payload, "orig_name", None) or "this file"
             raise gr.Error(f"Could not read {name} as an image ({type(e).__name__}). "
                            "Give a PNG, JPEG, WebP, BMP, GIF or TIFF image.", title="Not an image") from None
+
+    image.preprocess = preprocess
+    return image
 
 
 def _examples_dir(entry):
@@ -381,8 +387,9 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
                     model = gr.Dropdown(list(models), value=first.name, label="Model", scale=3, elem_id="model")
                     backend = gr.Radio(list(BACKENDS), value="Keras", label="Backend", scale=2,
                                        interactive="TFLite" in first.backends)
-                image = ImageInput(sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
-                                   label="Your image", height=300, elem_id="image")
+                image = readable_upload_errors(gr.Image(
+                    sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
+                    label="Your image", height=300, elem_id="image"))
                 with gr.Row():
                     clear = gr.ClearButton(value="Clear", elem_id="clear")
                     run = gr.Button("Classify", variant="primary", elem_id="classify")
