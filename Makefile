@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/keras-resnet demo
+	$(BIN)/keras-resnet demo $(DEMO_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_throughput.py
