@@ -13,7 +13,6 @@ Files written next to model.keras (or in `output_dir`): `saved_model/`, `model.t
 """
 
 import io
-import json
 import os
 import pathlib
 import shutil
@@ -25,7 +24,7 @@ import zipfile
 import numpy as np
 
 from . import parity
-from .inference import CARD_FILE, LABELS_FILE, KerasPredictor, load_keras_model, open_predictor, read_model_card
+from .inference import LABELS_FILE, KerasPredictor, load_keras_model, open_predictor, read_model_card
 from .parity import ParityError
 
 # format name -> file or folder written in the output directory
