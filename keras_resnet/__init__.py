@@ -18,12 +18,13 @@ from .models import (
     ResNet110, ResNet152, ResNet1202, build, cifar_resnet, imagenet_resnet, list_models,
     toy_skip_net,
 )
+from .inference import load_image, open_predictor
 from .profiling import profile
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ZeroPadShortcut", "build", "cifar_resnet", "imagenet_resnet", "toy_skip_net", "list_models",
-    "profile", "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56",
+    "profile", "load_image", "open_predictor", "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56",
     "ResNet101", "ResNet110", "ResNet152", "ResNet1202",
 ]
