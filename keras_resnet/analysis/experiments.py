@@ -43,7 +43,8 @@ def _held_out_name(trained):
 
 def _dataset_label(data, trained):
     if data is not None:
-        return f"{data.name} ({data.num_train} training images)"
+        h, w = tuple(data.image_shape)[:2]
+        return f"{data.name} ({data.num_train} training images, {h}x{w})"
     ds = trained[0].card.get("dataset", {}) if trained else {}
     return ds.get("name", "")
 

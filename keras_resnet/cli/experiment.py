@@ -110,7 +110,7 @@ def run_degradation(args):
     result = run(dataset=_data(args), models=args.models, depths=args.depths, out_dir=args.out, runs_dir=args.runs_dir,
                  train_options=_train_options(args), overwrite=args.overwrite, command=_command(args))
     for row in result["final"]:
-        print(f"{row['model']:>12}: " + ", ".join(f"{k} {row[k]:.2%}" for k in row if k.endswith("error")))
+        print(f"{row['model']:>12}: " + ", ".join(f"{k} {row[k]:.2%}" for k in row if "error" in k))
     for note in result["notes"]:
         print(note)
     return _done(result)
