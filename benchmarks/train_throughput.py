@@ -40,7 +40,9 @@ VARIANTS = {
     "intra1_inter1": ({"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}, {}),
     "jit": ({}, {"jit_compile": True}),
     "spe4": ({}, {"steps_per_execution": 4}),
+    "onednn": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, {}),
     "no_onednn": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, {}),
+    "onednn_jit": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, {"jit_compile": True}),
 }
 
 

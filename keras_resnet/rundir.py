@@ -63,14 +63,14 @@ def prepare(run_dir, config_dict, overwrite=False):
         raise FileExistsError(f"run_dir {str(run_dir)!r} exists and is not a directory.")
     if not run_dir.exists() or not any(run_dir.iterdir()):
         return "new"
-    if overwrite:
-        return "overwrite"
     cfg_path = run_dir / "config.json"
-    if not cfg_path.exists():
+    if not cfg_path.exists():   # never delete a folder that is not a run directory, even with overwrite
         raise FileExistsError(
             f"run_dir {str(run_dir)!r} is not empty and holds no config.json (not a run directory); "
-            f"choose another --run-dir or pass --overwrite to replace it."
+            f"choose another --run-dir (an empty or new folder)."
         )
+    if overwrite:
+        return "overwrite"
     try:
         old = comparable(json.loads(cfg_path.read_text()))
     except json.JSONDecodeError as e:

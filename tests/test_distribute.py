@@ -113,7 +113,7 @@ print("WORKER_OK", index)
 """
 
 
-def _run(script, args, env=None, timeout=150):
+def _run(script, args, env=None, timeout=400):
     env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run(["timeout", "-k", "5", str(timeout), sys.executable, "-c", script, *args],
                           capture_output=True, text=True, env=env, cwd=ROOT)
@@ -140,7 +140,7 @@ def _free_ports(n):
     return ports
 
 
-def _two_workers(tmp_path, mode, timeout=150):
+def _two_workers(tmp_path, mode, timeout=300):
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
@@ -182,7 +182,7 @@ def test_multiworker_two_processes_train_to_identical_weights(tiny_npz):
 
 def test_upstream_keras_fit_under_multiworker_is_still_broken_so_the_shim_is_needed(tiny_npz):
     """When this fails, Keras fixed keras-team/keras#20585: delete distribute.install_multiworker_shim."""
-    outs = _two_workers(tiny_npz, "upstream", timeout=90)
+    outs = _two_workers(tiny_npz, "upstream", timeout=200)
     errors = [out for rc, out in outs if "UPSTREAM_ERROR" in out]
     if not errors and all(rc == 0 for rc, _ in outs):
         pytest.fail("Keras fit under MultiWorkerMirroredStrategy now works without the shim: remove it "

@@ -194,7 +194,7 @@ def test_sigkill_mid_epoch_then_rerun_resumes_and_finishes_the_same_epochs(tmp_p
     log = open(tmp_path / "first.log", "w")
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     meta = run / "backup" / "training_metadata.json"
-    deadline = time.time() + 120
+    deadline = time.time() + 400   # generous: the CPU is shared
     try:
         while time.time() < deadline and p.poll() is None:
             if meta.exists() and json.loads(meta.read_text() or "{}").get("epoch", 0) >= 1:
@@ -206,10 +206,11 @@ def test_sigkill_mid_epoch_then_rerun_resumes_and_finishes_the_same_epochs(tmp_p
     finally:
         p.kill()
         p.wait()
+    assert meta.exists(), "no epoch finished in time: " + (tmp_path / "first.log").read_text()[-2000:]
     killed_at = json.loads(meta.read_text())["epoch"]
     assert 1 <= killed_at < 4 and not (run / "model_card.json").exists()
 
-    second = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=400)
     assert second.returncode == 0, second.stderr[-2000:]
     assert f"after epoch {killed_at} of 4" in second.stdout
     assert f"Epoch {killed_at + 1}/4" in second.stdout and "Epoch 1/4" not in second.stdout
@@ -223,9 +224,19 @@ def test_sigkill_mid_epoch_then_rerun_resumes_and_finishes_the_same_epochs(tmp_p
 def test_resnet8_on_the_real_cifar_subset_beats_chance(tmp_path, cifar_subset_path):
     from keras_resnet.train import train
 
-    t = time.time()
     r = train(model="resnet8", model_kwargs={"width": 0.5}, dataset=str(cifar_subset_path), epochs=3, batch_size=64, lr=0.05,
               run_dir=tmp_path / "run", verbose=0)
     assert r.metrics["test_examples"] == 1017
     assert r.metrics["test_top1_accuracy"] > 0.25, r.metrics      # chance: 0.10
-    assert time.time() - t < 90
+    assert len(r.history["val_top1"]) == 3
+
+
+def test_a_folder_that_is_not_a_run_dir_is_never_replaced(tmp_path, rng, capsys):
+    npz = _npz(tmp_path / "tiny.npz", rng)
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    for extra in ([], ["--overwrite"]):
+        assert main(["train", *TINY, "--dataset", npz, "--run-dir", str(folder), *extra]) == 2
+        assert "not a run directory" in capsys.readouterr().err
+    assert (folder / "keep.txt").read_text() == "mine" and len(list(folder.iterdir())) == 1
