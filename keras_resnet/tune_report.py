@@ -164,6 +164,7 @@ def plot_pareto(rows, path, title="accuracy against cost"):
     if pts and max(r["macs"] for r in pts) > 2 * min(r["macs"] for r in pts):
         ax.set_xscale("log")
     ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter())
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.EngFormatter())
     ax.set_xlabel("multiply-accumulates per image")
     ax.set_ylabel("best validation accuracy (%)")
     ax.set_title(title)
