@@ -74,6 +74,47 @@ def worker(args):
     print(json.dumps({"depth": args.depth, "train_img_s": rates}))
 
 
+def profile_ops(depth, batch, steps=3, top=12):
+    """Where the time of a training step goes: tf.profiler trace, summed by op type (ms over `steps` steps)."""
+    import collections
+    import glob
+    import tempfile
+
+    import numpy as np
+    import tensorflow as tf
+    from tsl.profiler.protobuf import xplane_pb2
+
+    from keras_resnet.models import build
+    from keras_resnet.train import TrainConfig, compile_model
+
+    model = build(f"resnet{depth}", weight_decay=1e-4, preprocessing={"scale": 1 / 255})
+    compile_model(model, TrainConfig(model=f"resnet{depth}", epochs=1), 1000)
+    rng = np.random.default_rng(0)
+    ds = tf.data.Dataset.from_tensors((rng.uniform(0, 255, (batch, 32, 32, 3)).astype("float32"),
+                                       rng.integers(0, 10, batch))).repeat()
+    model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
+    step, it = model.make_train_function(), iter(ds)
+    logdir = tempfile.mkdtemp()
+    tf.profiler.experimental.start(logdir)
+    for _ in range(steps):
+        step(it)
+    tf.profiler.experimental.stop()
+    space = xplane_pb2.XSpace()
+    space.ParseFromString(open(glob.glob(f"{logdir}/plugins/profile/*/*.xplane.pb")[0], "rb").read())
+    by_type = collections.Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for ev in line.events:
+                name = plane.event_metadata[ev.metadata_id].name
+                by_type[name.split(":")[-1]] += ev.duration_ps / 1e9
+    print(f"time by op type, resnet{depth} batch {batch}, {steps} training steps "
+          f"(TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}):")
+    for name, ms in by_type.most_common(top):
+        print(f"  {ms:9.1f} ms  {name}")
+
+
 def pipeline_rate(batches=60):
     """Images/s of data.pipeline(training=True, augment=True) on 50,000 32x32x3 images."""
     import numpy as np
@@ -129,12 +170,15 @@ def main():
     p.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: just 'default'")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--no-pipeline", action="store_true")
+    p.add_argument("--profile", action="store_true", help="only profile one training step by op type (this process)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--depth", type=int, help=argparse.SUPPRESS)
     p.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
         return worker(a)
+    if a.profile:
+        return profile_ops(a.depths[0], a.batch)
     variants = a.variant or ["default"]
     results = {}
     for depth in a.depths:
