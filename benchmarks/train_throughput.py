@@ -82,7 +82,10 @@ def profile_ops(depth, batch, steps=3, top=12):
 
     import numpy as np
     import tensorflow as tf
-    from tsl.profiler.protobuf import xplane_pb2
+    try:
+        from tsl.profiler.protobuf import xplane_pb2
+    except ImportError:
+        from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     from keras_resnet.models import build
     from keras_resnet.train import TrainConfig, compile_model
