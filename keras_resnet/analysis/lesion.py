@@ -129,7 +129,7 @@ def plot_single(results):
             shaded = True
     ax.set(xlabel="deleted block (network order; gray = downsampling block)", ylabel="test error",
            ylim=(0, 1.02), title="Deleting one block at test time (Veit et al. 2016, Fig. 3)")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     fig.tight_layout()
     return fig
 

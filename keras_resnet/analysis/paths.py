@@ -133,7 +133,9 @@ def plot_paths(summary, n, name, effective=None):
     ks = [r["length"] for r in summary]
     mean = np.array([r["mean_magnitude"] for r in summary])
     std = np.array([r["std_magnitude"] for r in summary])
-    b.errorbar(ks, mean, yerr=std, fmt="o-", ms=3, color="tab:red", capsize=2)
+    low = np.minimum(std, 0.9 * mean)  # a log axis: keep the lower bar above zero
+    b.errorbar(ks, mean, yerr=[low, std], fmt="o-", ms=3, color="tab:red", capsize=2, label="mean ± std over samples")
+    b.legend(fontsize=7)
     b.set_yscale("log")
     b.set(title="(b) gradient at input, one path", xlabel="path length k", ylabel="gradient magnitude")
     c.bar(ks, [r["share"] for r in summary], color="tab:green")

@@ -68,7 +68,7 @@ def top1_error(model, x, y, batch_size=256):
 
 
 def load_model(path):
-    """A model from a `.keras` file or a run directory (its `model.keras`), loaded with safe_mode=True."""
+    """A model from a `.keras` file or a run directory (its `model.keras`): safe_mode=True, not compiled."""
     import keras
 
     import keras_resnet.layers  # noqa: F401  (registers the custom layers)
@@ -79,7 +79,11 @@ def load_model(path):
         raise FileNotFoundError(
             f"no trained model at {path}: expected a .keras file or a run directory holding model.keras."
         )
-    return keras.saving.load_model(file, safe_mode=True)
+    try:  # metrics a run was compiled with; not needed here (compile=False), but registered if present
+        import keras_resnet.metrics  # noqa: F401
+    except ImportError:
+        pass
+    return keras.saving.load_model(file, safe_mode=True, compile=False)
 
 
 def run_history(run_dir):
