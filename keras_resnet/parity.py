@@ -9,11 +9,12 @@ any class probability, and (with labels) top-1 accuracy against the Keras model'
 """
 
 import json
-import os
 import pathlib
 import time
 
 import numpy as np
+
+from .files import atomic_write
 
 REPORT_JSON = "parity.json"
 REPORT_TEXT = "parity.txt"
@@ -103,10 +104,6 @@ def render(report):
     return "\n".join(lines) + "\n"
 
 
-def _atomic_write(path, text):
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def write_report(report, out_dir):
@@ -120,6 +117,6 @@ def write_report(report, out_dir):
             merged["formats"] = {**old.get("formats", {}), **report.get("formats", {})}
         except (json.JSONDecodeError, AttributeError):
             pass
-    _atomic_write(path, json.dumps(merged, indent=2) + "\n")
-    _atomic_write(out_dir / REPORT_TEXT, render(merged))
+    atomic_write(path, json.dumps(merged, indent=2) + "\n")
+    atomic_write(out_dir / REPORT_TEXT, render(merged))
     return merged

@@ -19,15 +19,12 @@ import os
 import pathlib
 import shutil
 
+from .files import atomic_write, save_figure
+
 # TrainConfig fields that do not change what is trained: a re-run may differ in these.
 VOLATILE = ("run_dir", "overwrite", "devices", "jit_compile", "steps_per_execution", "verbose", "command")
 
 
-def atomic_write(path, text):
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def write_json(path, obj):
@@ -155,10 +152,7 @@ def plot_curves(history, path, title="", eval_name="test"):
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    tmp = pathlib.Path(path).with_name(".curves.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 def plot_confusion(confusion, class_names, path, title=""):
@@ -186,11 +180,7 @@ def plot_confusion(confusion, class_names, path, title=""):
                 ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if cm[i, j] > top / 2 else "black")
     fig.tight_layout()
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 def versions():

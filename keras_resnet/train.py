@@ -96,7 +96,8 @@ def _dataset_name(dataset):
     return dataset.name
 
 
-def _check(config):
+def check_config(config):
+    """Raise ValueError for a TrainConfig whose values are not allowed (before any work is done)."""
     if config.recipe not in recipes.RECIPES:
         raise ValueError(f"Unknown recipe {config.recipe!r}. Allowed: {', '.join(recipes.RECIPES)}.")
     if not isinstance(config.batch_size, int) or config.batch_size < 1:
@@ -292,7 +293,7 @@ def train(config=None, **overrides):
     import keras
 
     config = dataclasses.replace(config or TrainConfig(), **overrides)
-    _check(config)
+    check_config(config)
     if config.run_dir is None:
         config.run_dir = str(pathlib.Path("runs") / f"{config.model}-{_dataset_name(config.dataset)}")
     run_dir = pathlib.Path(config.run_dir)
@@ -333,12 +334,12 @@ def train(config=None, **overrides):
     tmp.replace(run_dir / "model.keras")
     name = f"{config.model}-{prepared.data.name}"
     rundir.plot_curves(history, run_dir / "curves.png", title=name, eval_name=eval_name)
-    card = _model_card(model, config, prepared, metrics, name, epochs=epochs, steps=steps, lr=lr, warmup=warmup)
+    card = model_card(model, config, prepared, metrics, name, epochs=epochs, steps=steps, lr=lr, warmup=warmup)
     rundir.write_json(run_dir / "model_card.json", card)
     return TrainResult(model, history, run_dir, card["metrics"], card)
 
 
-def _model_card(model, config, prepared, metrics, name, **schedule):
+def model_card(model, config, prepared, metrics, name, **schedule):
     from . import data as data_lib
     from .profiling import profile
 

@@ -319,7 +319,7 @@ def search(space=None, *, directory, tuner="random", max_trials=10, epochs=1, ob
     objective = resolve_objective(objective)
     train_options.setdefault("validation_split", 0.1)
     config = train.TrainConfig(epochs=epochs, **train_options)
-    train._check(config)
+    train.check_config(config)
     worker = is_worker()
     if worker and overwrite:
         raise ValueError("A keras-tuner worker must never overwrite the shared search directory "

@@ -21,6 +21,7 @@ import os
 import pathlib
 import shutil
 
+from .files import atomic_write, save_figure
 from .tune_space import HYPERPARAMETERS
 
 COLUMNS = ("trial", "status", "model", *HYPERPARAMETERS, "params", "macs", "best_val_accuracy", "objective",
@@ -129,11 +130,6 @@ def to_markdown(rows, objective, title=None, label=None):
     return "\n".join(line for line in lines if line is not None) + "\n"
 
 
-def _atomic_text(path, text):
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def plot_pareto(rows, path, title="accuracy against cost"):
@@ -172,11 +168,7 @@ def plot_pareto(rows, path, title="accuracy against cost"):
     if pts:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 def write_report(tuner, directory, objective, label=None):
@@ -185,8 +177,8 @@ def write_report(tuner, directory, objective, label=None):
     rows = collect(tuner, objective)
     data = tuner.hypermodel.prepared.data
     title = f"keras-resnet tune on {data.name}: {len(rows)} trials"
-    _atomic_text(directory / "results.csv", to_csv(rows))
-    _atomic_text(directory / "results.md", to_markdown(rows, objective, title, label))
+    atomic_write(directory / "results.csv", to_csv(rows))
+    atomic_write(directory / "results.md", to_markdown(rows, objective, title, label))
     plot_pareto(rows, directory / "pareto.png", title=title)
     return rows
 
@@ -231,7 +223,7 @@ def export_best(tuner, directory, hypermodel, objective):
     metrics = train.evaluate(model, prepared.test_ds)
     epochs, steps, lr, warmup = train.schedule_info(config, prepared.steps_per_epoch)
     name = f"{config.model}-{prepared.data.name}"
-    card = train._model_card(model, config, prepared, metrics, name, epochs=epochs, steps=steps, lr=lr, warmup=warmup)
+    card = train.model_card(model, config, prepared, metrics, name, epochs=epochs, steps=steps, lr=lr, warmup=warmup)
     card["search"] = {"directory": str(directory), "trial_id": trial.trial_id, "objective": objective.name,
                       "best_value": _best(trial, objective.name, objective.direction),
                       "best_step": trial.best_step, "hyperparameters": values}
@@ -245,7 +237,7 @@ def export_best(tuner, directory, hypermodel, objective):
     history = _history(trial)
     cols = list(history)
     rows = zip(*(history[c] for c in cols))
-    _atomic_text(tmp / "history.csv", ",".join(cols) + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    atomic_write(tmp / "history.csv", ",".join(cols) + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
     from .rundir import plot_curves
 
     plot_curves(history, tmp / "curves.png", title=f"{name} (trial {trial.trial_id})", eval_name="validation")

@@ -8,7 +8,6 @@ into place, so an interrupted experiment never leaves half a file.
 import csv
 import datetime
 import io
-import os
 import pathlib
 import shlex
 import sys
@@ -18,14 +17,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..files import atomic_write  # noqa: E402
+
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
 
 
-def _atomic_write(path, data):
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data if isinstance(data, bytes) else data.encode())
-    os.replace(tmp, path)
 
 
 def default_command():
@@ -66,7 +62,7 @@ class ExperimentFolder:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: _fmt(row.get(k)) for k in columns})
-        _atomic_write(self.path(name), buf.getvalue())
+        atomic_write(self.path(name), buf.getvalue())
         self.files.append(name)
         return self.path(name)
 
@@ -75,7 +71,7 @@ class ExperimentFolder:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", bbox_inches="tight")
         plt.close(fig)
-        _atomic_write(self.path(name), buf.getvalue())
+        atomic_write(self.path(name), buf.getvalue())
         self.files.append(name)
         return self.path(name)
 
@@ -90,7 +86,7 @@ class ExperimentFolder:
         for f in figures:
             lines += [f"![{f}]({f})", ""]
         lines += ["Files: " + ", ".join(f"`{f}`" for f in self.files), ""]
-        _atomic_write(self.path("report.md"), "\n".join(lines))
+        atomic_write(self.path("report.md"), "\n".join(lines))
         return self.path("report.md")
 
 
