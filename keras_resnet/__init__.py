@@ -16,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Must be set before TensorFlow is imported; set TF_ENABLE_ONEDNN_OPTS=0 to opt out.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
+from . import metrics  # noqa: F401  registers TopK, which compiled models saved by train() reference
 from .layers import ZeroPadShortcut
 from .models import (
     ResNet18, ResNet20, ResNet32, ResNet34, ResNet44, ResNet50, ResNet56, ResNet101,

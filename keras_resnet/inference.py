@@ -192,10 +192,11 @@ class Predictor:
 
 
 def load_keras_model(path):
-    """Load a `.keras` file (safe mode; this package's layers registered). One clear error otherwise."""
-    import keras
+    """Load a `.keras` file for inference (safe mode, uncompiled). One clear error otherwise.
 
-    from . import layers  # noqa: F401  registers ZeroPadShortcut
+    Importing this package registers its layers and metrics, so files written by `train` load.
+    """
+    import keras
 
     path = pathlib.Path(path)
     if path.is_dir():
@@ -203,7 +204,7 @@ def load_keras_model(path):
     if not path.is_file():
         raise FileNotFoundError(f"Keras model not found: {path}")
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as e:  # noqa: BLE001  Keras raises many types for a bad file
         raise ValueError(f"could not load {path} as a Keras model: {type(e).__name__}: {str(e)[:300]}") from None
 

@@ -106,9 +106,8 @@ def run_evaluate(args):
     import json
     import pathlib
 
-    import keras
-
     from .. import data as data_lib
+    from ..inference import load_keras_model
     from ..rundir import plot_confusion
     from ..train import evaluate
 
@@ -122,7 +121,7 @@ def run_evaluate(args):
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{str(out)!r} exists; pass --overwrite to replace it or --output for another path.")
     data = data_lib.load(args.dataset, data_dir=args.data_dir)
-    model = keras.saving.load_model(path)
+    model = load_keras_model(path)
     want, classes = tuple(model.input_shape[1:]), int(model.output_shape[-1])
     if want[-1] != data.image_shape[-1] or any(w not in (None, s) for w, s in zip(want[:2], data.image_shape[:2])) \
             or classes != len(data.class_names):
