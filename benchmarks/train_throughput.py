@@ -48,6 +48,8 @@ VARIANTS = {
 
 def worker(args):
     """Runs in a child process: one variant, one depth; prints a JSON line."""
+    import keras_resnet  # noqa: F401  first: it sets TF's start-up options (oneDNN) before TF loads
+
     import numpy as np
     import tensorflow as tf
 
