@@ -240,8 +240,11 @@ def evaluate(model, data_or_ds, batch_size=EVAL_BATCH):
         if len(ds.element_spec[0].shape) == 3:
             ds = ds.batch(batch_size)
     classes = int(model.output_shape[-1])
-    predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    labels, top1, top5 = [], 0, 0
+    @tf.function(reduce_retracing=True)
+    def predict(x):
+        return model(x, training=False)
+
+    n, top1, top5 = 0, 0, 0
     confusion = np.zeros((classes, classes), np.int64)
     for x, y in ds:
         p = np.asarray(predict(x), np.float32)
@@ -255,8 +258,7 @@ def evaluate(model, data_or_ds, batch_size=EVAL_BATCH):
         top1 += int((ranked[:, 0] == y).sum())
         top5 += int((ranked == y[:, None]).any(-1).sum())
         np.add.at(confusion, (y, ranked[:, 0]), 1)
-        labels.append(y)
-    n = int(sum(len(l) for l in labels))
+        n += len(y)
     if n == 0:
         raise ValueError("evaluate got an empty dataset.")
     acc1, acc5 = top1 / n, top5 / n
