@@ -32,9 +32,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 TORCH_REF = ROOT.parent / "shared" / "bench" / "torch_reference.py"
 TORCH_PY = pathlib.Path("/tmp/torch-ref/bin/python")
 
-# name -> (environment, TrainConfig overrides)
+# name -> (environment, TrainConfig overrides[, model-builder overrides])
 VARIANTS = {
     "default": ({}, {}),
+    "keras_bn": ({}, {}, {"fused_bn": False}),
     "intra2_inter1": ({"TF_NUM_INTRAOP_THREADS": "2", "TF_NUM_INTEROP_THREADS": "1"}, {}),
     "intra1_inter2": ({"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "2"}, {}),
     "intra1_inter1": ({"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}, {}),
@@ -50,15 +51,16 @@ def worker(args):
     """Runs in a child process: one variant, one depth; prints a JSON line."""
     import keras_resnet  # noqa: F401  first: it sets TF's start-up options (oneDNN) before TF loads
 
+    import keras
     import numpy as np
     import tensorflow as tf
 
     from keras_resnet.models import build
     from keras_resnet.train import TrainConfig, compile_model
 
-    overrides = json.loads(args.overrides)
+    overrides, build_overrides = json.loads(args.overrides)
     cfg = TrainConfig(model=f"resnet{args.depth}", epochs=1, **overrides)
-    model = build(cfg.model, weight_decay=cfg.weight_decay,
+    model = build(cfg.model, weight_decay=cfg.weight_decay, **build_overrides,
                   preprocessing={"scale": 1 / 255, "mean": [0.49, 0.48, 0.45], "std": [0.25, 0.24, 0.26]})
     compile_model(model, cfg, steps_per_epoch=1000)
     rng = np.random.default_rng(0)
@@ -66,13 +68,18 @@ def worker(args):
     y = rng.integers(0, 10, args.batch)
     ds = tf.data.Dataset.from_tensors((x, y)).repeat()
     spe = cfg.steps_per_execution
+    warm = max(3, spe)                                  # like the reference: 3 untimed steps first
     steps = max(spe, args.steps // spe * spe)
-    model.fit(ds, steps_per_epoch=2 * spe, epochs=1, verbose=0)         # warm-up: tracing
     rates = []
     for _ in range(args.repeats):
-        t = time.perf_counter()
-        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
-        rates.append(steps * args.batch / (time.perf_counter() - t))
+        # Steady state, like the reference: the clock runs from the end of the last warm-up step
+        # to the end of the last timed step, inside one fit (fit's own start-up is not a training step).
+        marks = []
+        clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: marks.append(time.perf_counter()))
+        model.fit(ds, steps_per_epoch=warm + steps, epochs=1, verbose=0, callbacks=[clock])
+        per_call = spe if len(marks) < warm + steps else 1
+        timed = marks[-1] - marks[warm // per_call - 1]
+        rates.append(steps * args.batch / timed)
     print(json.dumps({"depth": args.depth, "train_img_s": rates}))
 
 
@@ -141,15 +148,15 @@ def pipeline_rate(batches=60):
 
 
 def run_ours(variant, depth, a):
-    env_extra, overrides = VARIANTS[variant]
+    env_extra, overrides, *build_overrides = VARIANTS[variant]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **env_extra)
     cmd = [sys.executable, __file__, "--worker", "--depth", str(depth), "--batch", str(a.batch),
-           "--steps", str(a.steps), "--repeats", str(a.repeats), "--overrides", json.dumps(overrides)]
+           "--steps", str(a.steps), "--repeats", str(a.repeats), "--overrides", json.dumps([overrides, *build_overrides, {}][:2])]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     line = [l for l in p.stdout.splitlines() if l.startswith("{")]
     if p.returncode or not line:
         raise SystemExit(f"benchmark worker failed ({variant}, depth {depth}):\n{p.stderr[-3000:]}")
-    return max(json.loads(line[-1])["train_img_s"])   # best of the repeats within one process
+    return statistics.median(json.loads(line[-1])["train_img_s"])   # median of the repeats in one process
 
 
 def run_torch(depth, a):
@@ -169,8 +176,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--depths", type=int, nargs="+", default=[20, 56])
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--steps", type=int, default=12, help="timed steps per run")
-    p.add_argument("--repeats", type=int, default=2, help="timed runs inside one process (best is kept)")
+    p.add_argument("--steps", type=int, default=20, help="timed steps per run (the reference's default)")
+    p.add_argument("--repeats", type=int, default=1, help="timed runs inside one process (their median is kept)")
     p.add_argument("--rounds", type=int, default=3, help="processes per variant (min/median/max over these)")
     p.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: just 'default'")
     p.add_argument("--no-torch", action="store_true")
@@ -178,7 +185,7 @@ def main():
     p.add_argument("--profile", action="store_true", help="only profile one training step by op type (this process)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--depth", type=int, help=argparse.SUPPRESS)
-    p.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
+    p.add_argument("--overrides", default="[{}, {}]", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
         return worker(a)

@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from . import metrics  # noqa: F401  registers TopK, which compiled models saved by train() reference
-from .layers import ZeroPadShortcut
+from .layers import FusedBatchNormalization, ZeroPadShortcut
 from .models import (
     ResNet18, ResNet20, ResNet32, ResNet34, ResNet44, ResNet50, ResNet56, ResNet101,
     ResNet110, ResNet152, ResNet1202, build, cifar_resnet, imagenet_resnet, list_models,
@@ -29,7 +29,7 @@ from .profiling import profile
 __version__ = "0.1.0"
 
 __all__ = [
-    "ZeroPadShortcut", "build", "cifar_resnet", "imagenet_resnet", "toy_skip_net", "list_models",
+    "FusedBatchNormalization", "ZeroPadShortcut", "build", "cifar_resnet", "imagenet_resnet", "toy_skip_net", "list_models",
     "profile", "load_image", "open_predictor", "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56",
     "ResNet101", "ResNet110", "ResNet152", "ResNet1202",
 ]

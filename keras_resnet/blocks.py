@@ -37,7 +37,7 @@ import dataclasses
 
 import keras
 
-from .layers import ZeroPadShortcut
+from .layers import FusedBatchNormalization, ZeroPadShortcut
 
 SHORTCUTS = ("A", "B", "C")
 VERSIONS = ("v1", "v1.5", "v2")
@@ -55,6 +55,7 @@ class BlockOptions:
     bn_epsilon: float = 1e-5
     sync_bn: bool = False
     weight_decay: float = 0.0
+    fused_bn: bool = True
 
 
 def conv(x, filters, kernel, strides, prefix, opts, zero=False):
@@ -82,8 +83,13 @@ def conv(x, filters, kernel, strides, prefix, opts, zero=False):
 
 
 def bn(x, prefix, opts, zero_gamma=False, suffix="bn"):
-    """Batch normalization named `{prefix}_{suffix}` (gamma 0 if `zero_gamma`)."""
-    return keras.layers.BatchNormalization(
+    """Batch normalization named `{prefix}_{suffix}` (gamma 0 if `zero_gamma`).
+
+    `layers.FusedBatchNormalization` (same results, one fused op per training
+    step) unless `opts.fused_bn` is False.
+    """
+    layer = FusedBatchNormalization if opts.fused_bn else keras.layers.BatchNormalization
+    return layer(
         momentum=opts.bn_momentum,
         epsilon=opts.bn_epsilon,
         synchronized=opts.sync_bn,

@@ -183,6 +183,7 @@ def cifar_resnet(
     bn_epsilon=1e-5,
     sync_bn=False,
     weight_decay=0.0,
+    fused_bn=True,
     name=None,
 ):
     """The CIFAR ResNet of §4.2 with 6n + 2 layers (n >= 1), default input 32x32x3.
@@ -196,7 +197,8 @@ def cifar_resnet(
             f"got {depth!r}."
         )
     _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
-    opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay)
+    opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay,
+                        fused_bn)
     n = (depth - 2) // 6
     inputs, shape = _input(input_shape, input_tensor, (32, 32, 3), min_size=4)
     x = _preprocess(inputs, preprocessing, shape[-1])
@@ -232,6 +234,7 @@ def imagenet_resnet(
     bn_epsilon=1e-5,
     sync_bn=False,
     weight_decay=0.0,
+    fused_bn=True,
     name=None,
 ):
     """The ImageNet ResNet of Table 1 (depth 18, 34, 50, 101 or 152), default input 224x224x3.
@@ -242,7 +245,8 @@ def imagenet_resnet(
     if depth not in IMAGENET_SPECS:
         raise ValueError(f"ImageNet ResNet depth must be one of {sorted(IMAGENET_SPECS)} (Table 1), got {depth!r}.")
     _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
-    opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay)
+    opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay,
+                        fused_bn)
     block, counts = IMAGENET_SPECS[depth]
     inputs, shape = _input(input_shape, input_tensor, (224, 224, 3), min_size=32)
     x = _preprocess(inputs, preprocessing, shape[-1])

@@ -87,6 +87,67 @@ def test_zero_pad_shortcut_layer(rng):
     assert not y[..., 4:].any()
 
 
+def _bn_step(layer, x, weights):
+    """One training-mode call under a tape: output, d(loss)/d(x, gamma, beta), moving mean and variance."""
+    import tensorflow as tf
+
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True)
+        loss = tf.reduce_sum(tf.sin(tf.cast(y, x.dtype)) * weights)
+    grads = tape.gradient(loss, [x, layer.gamma, layer.beta])
+    return [np.asarray(t, dtype="float64") for t in [y, *grads, layer.moving_mean, layer.moving_variance]]
+
+
+@pytest.mark.parametrize("shape", [(16, 6, 6, 5), (2, 1, 1, 3), (64, 8, 8, 16)])
+def test_fused_batch_norm_matches_keras_batch_norm(rng, shape):
+    """Same output, gradients and moving statistics as keras.layers.BatchNormalization (float64 reference)."""
+    x = rng.normal(3.0, 2.0, shape)
+    weights = rng.uniform(-1, 1, shape)
+    init = dict(momentum=0.9, epsilon=1e-5, gamma_initializer="random_normal", beta_initializer="random_normal")
+    reference = keras.layers.BatchNormalization(**init, dtype="float64")
+    reference.build(shape)
+    fused = kr.layers.FusedBatchNormalization(**init)
+    fused.build(shape)
+    fused.set_weights(reference.get_weights())
+    expected = _bn_step(reference, x, weights)
+    got = _bn_step(fused, x.astype("float32"), weights.astype("float32"))
+    for name, e, g in zip(["output", "dx", "dgamma", "dbeta", "moving_mean", "moving_variance"], expected, got):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(e).max()), err_msg=name)
+    # inference uses the moving statistics, exactly like Keras (the Keras code path)
+    np.testing.assert_allclose(np.asarray(fused(x.astype("float32"), training=False)),
+                               np.asarray(reference(x, training=False)), rtol=1e-5, atol=1e-5)
+
+
+def test_fused_batch_norm_in_mixed_precision(rng):
+    x = rng.normal(1.0, 2.0, (8, 4, 4, 6)).astype("float32")
+    weights = rng.uniform(-1, 1, x.shape).astype("float32")
+    results = []
+    for cls in (keras.layers.BatchNormalization, kr.layers.FusedBatchNormalization):
+        layer = cls(dtype="mixed_bfloat16")
+        layer.build(x.shape)
+        results.append(_bn_step(layer, x, weights))
+        assert layer.moving_mean.dtype == "float32" and layer.compute_dtype == "bfloat16"
+    for e, g in zip(*results):
+        np.testing.assert_allclose(g, e, rtol=2e-2, atol=2e-2 * max(1.0, np.abs(e).max()))
+
+
+def test_models_use_fused_batch_norm_unless_asked_not_to(rng):
+    """A whole ResNet-8 training step is the same with either BN layer (fused_bn=False: Keras's)."""
+    models = [kr.build("resnet8", fused_bn=fused) for fused in (True, False)]
+    kinds = [{type(l) for l in m.layers if isinstance(l, keras.layers.BatchNormalization)} for m in models]
+    assert kinds == [{kr.layers.FusedBatchNormalization}, {keras.layers.BatchNormalization}]
+    models[1].set_weights(models[0].get_weights())
+    x = rng.uniform(0, 1, (32, 32, 32, 3)).astype("float32")
+    y = np.arange(32) % 10
+    for m in models:
+        m.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="sparse_categorical_crossentropy")
+        m.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(*(m.get_weights() for m in models)):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
 def test_option_a_shortcut_inside_the_model_subsamples_even_positions(rng):
     model = kr.build("resnet20")
     block_in = model.get_layer("conv2_block3_out").output
