@@ -17,6 +17,7 @@ per-channel mean/std of the training split that the model's preprocessing layers
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pathlib
@@ -88,7 +89,8 @@ def load(source, *, data_dir=None, validation_split=None, image_size=None, seed=
             arrays = read_idx_dir(path)
             name = path.name
         else:
-            return _load_folder_tree(path, spec, validation_split, image_size, seed)
+            with naming_undecodable_images(path):
+                return _load_folder_tree(path, spec, validation_split, image_size, seed)
         data = from_arrays(**arrays, name=name, validation_split=validation_split, image_size=image_size)
         data.spec = spec
         return data
@@ -263,6 +265,50 @@ def _load_folder_tree(path, spec, validation_split, image_size, seed):
                      train=make(p_train[:cut], y_train[:cut]), test=make(p_test, y_test),
                      validation=make(p_train[cut:], y_train[cut:]) if n_val else None,
                      num_train=cut, num_test=len(p_test), num_validation=n_val)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what image_dataset_from_directory indexes
+
+
+def undecodable_images(source):
+    """``(path, reason)`` for every image file under the folder tree ``source`` that TensorFlow cannot decode.
+
+    Empty for anything that is not a folder tree (tfds names, .npz, CIFAR or IDX folders).
+    """
+    import tensorflow as tf
+
+    path = pathlib.Path(str(source)).expanduser()
+    if not path.is_dir() or find_cifar_dir(path) is not None or find_idx_files(path) is not None:
+        return []
+    bad = []
+    for f in sorted(path.rglob("*")):
+        if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file():
+            try:
+                tf.io.decode_image(tf.io.read_file(str(f)), expand_animations=False)
+            except tf.errors.OpError as e:
+                bad.append((str(f), e.message.strip().splitlines()[0]))
+    return bad
+
+
+@contextlib.contextmanager
+def naming_undecodable_images(source):
+    """Turn TensorFlow's decode error while reading a folder tree into one ValueError naming the bad files.
+
+    tf.data reports only "Invalid PNG"/"Invalid JPEG data" at the op that failed; on that error the
+    tree is re-scanned (only then, so a healthy dataset pays nothing) to say which files and why.
+    """
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.InvalidArgumentError:
+        bad = undecodable_images(source)
+        if not bad:
+            raise
+        shown = "; ".join(f"{p} ({why})" for p, why in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(f"{len(bad)} image file(s) in dataset {str(source)!r} cannot be decoded: {shown}{more}. "
+                         "Replace or delete them (allowed: readable .png, .jpg, .jpeg, .bmp, .gif).") from None
 
 
 # ------------------------------------------------------------------------------------------ tfds

@@ -292,10 +292,18 @@ def train(config=None, **overrides):
     (BackupAndRestore); a finished run is loaded, not trained again. A run
     directory that holds a different config is refused unless overwrite=True.
     """
-    import keras
+    from .data import naming_undecodable_images
 
     config = dataclasses.replace(config or TrainConfig(), **overrides)
     check_config(config)
+    source = config.dataset if isinstance(config.dataset, (str, pathlib.PurePath)) else None
+    with naming_undecodable_images(source):
+        return _train(config)
+
+
+def _train(config):
+    import keras
+
     if config.run_dir is None:
         config.run_dir = str(pathlib.Path("runs") / f"{config.model}-{_dataset_name(config.dataset)}")
     run_dir = pathlib.Path(config.run_dir)

@@ -182,6 +182,40 @@ def test_bad_input_one_clear_error_nothing_written(tmp_path, rng, capsys, extra,
     assert not run.exists()
 
 
+def _png_tree(root, rng, per_class=6):
+    from PIL import Image
+
+    for split, n in (("train", per_class), ("test", 2)):
+        for c in ("ant", "bee"):
+            (root / split / c).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(root / split / c / f"{i}.png")
+    return root
+
+
+def test_a_corrupt_image_in_a_folder_tree_is_named(tmp_path, rng, capsys):
+    tree = _png_tree(tmp_path / "bugs", rng)
+    truncated = tree / "train" / "bee" / "3.png"
+    truncated.write_bytes(truncated.read_bytes()[:30])
+    (tree / "test" / "ant" / "junk.jpg").write_bytes(b"not an image at all")
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--dataset", str(tree), "--epochs", "1", "--run-dir", str(run)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("keras-resnet train: error: 2 image file(s)") and "\n" not in err
+    assert str(truncated) in err and "junk.jpg" in err and "Traceback" not in err
+    assert not run.exists()
+
+    model = tmp_path / "m.keras"
+    import keras_resnet as kr
+
+    kr.build("resnet8", width=0.25, input_shape=(12, 12, 3), classes=2).save(model)
+    truncated.unlink()
+    assert main(["evaluate", str(model), "--dataset", str(tree)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("keras-resnet evaluate: error: 1 image file(s)") and "junk.jpg" in err
+    assert not (tmp_path / "confusion.png").exists()
+
+
 # --------------------------------------------------------------------------- resume after SIGKILL
 
 

@@ -103,13 +103,9 @@ def run_train(args):
 
 
 def run_evaluate(args):
-    import json
     import pathlib
 
     from .. import data as data_lib
-    from ..inference import load_keras_model
-    from ..rundir import plot_confusion
-    from ..train import evaluate
 
     src = pathlib.Path(args.model)
     path = src / "model.keras" if src.is_dir() else src
@@ -120,6 +116,18 @@ def run_evaluate(args):
     out = pathlib.Path(args.output) if args.output else path.with_name("confusion.png")
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{str(out)!r} exists; pass --overwrite to replace it or --output for another path.")
+    with data_lib.naming_undecodable_images(args.dataset):
+        _evaluate_and_plot(args, path, out)
+
+
+def _evaluate_and_plot(args, path, out):
+    import json
+
+    from .. import data as data_lib
+    from ..inference import load_keras_model
+    from ..rundir import plot_confusion
+    from ..train import evaluate
+
     data = data_lib.load(args.dataset, data_dir=args.data_dir)
     model = load_keras_model(path)
     want, classes = tuple(model.input_shape[1:]), int(model.output_shape[-1])
