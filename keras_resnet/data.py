@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import os
 import pathlib
+import re
 
 import numpy as np
 
@@ -286,7 +287,8 @@ def undecodable_images(source):
             try:
                 tf.io.decode_image(tf.io.read_file(str(f)), expand_animations=False)
             except tf.errors.OpError as e:
-                bad.append((str(f), e.message.strip().splitlines()[0]))
+                reason = re.sub(r"\{\{.*?\}\}|\[Op:.*$", "", e.message.strip().splitlines()[0]).strip()
+                bad.append((str(f), reason))
     return bad
 
 
