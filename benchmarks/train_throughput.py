@@ -47,26 +47,31 @@ VARIANTS = {
 }
 
 
-def worker(args):
-    """Runs in a child process: one variant, one depth; prints a JSON line."""
+def training_setup(depth, batch, overrides=None, build_overrides=None):
+    """The model, its TrainConfig and a repeated fixed batch, exactly as `keras_resnet.train` compiles them."""
     import keras_resnet  # noqa: F401  first: it sets TF's start-up options (oneDNN) before TF loads
 
-    import keras
     import numpy as np
     import tensorflow as tf
 
     from keras_resnet.models import build
     from keras_resnet.train import TrainConfig, compile_model
 
-    overrides, build_overrides = json.loads(args.overrides)
-    cfg = TrainConfig(model=f"resnet{args.depth}", epochs=1, **overrides)
-    model = build(cfg.model, weight_decay=cfg.weight_decay, **build_overrides,
+    cfg = TrainConfig(model=f"resnet{depth}", epochs=1, **(overrides or {}))
+    model = build(cfg.model, weight_decay=cfg.weight_decay, **(build_overrides or {}),
                   preprocessing={"scale": 1 / 255, "mean": [0.49, 0.48, 0.45], "std": [0.25, 0.24, 0.26]})
     compile_model(model, cfg, steps_per_epoch=1000)
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (args.batch, 32, 32, 3)).astype("float32")
-    y = rng.integers(0, 10, args.batch)
-    ds = tf.data.Dataset.from_tensors((x, y)).repeat()
+    x = rng.integers(0, 256, (batch, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 10, batch)
+    return model, cfg, tf.data.Dataset.from_tensors((x, y)).repeat()
+
+
+def worker(args):
+    """Runs in a child process: one variant, one depth; prints a JSON line."""
+    model, cfg, ds = training_setup(args.depth, args.batch, *json.loads(args.overrides))
+    import keras  # after training_setup, which imports keras_resnet before TF
+
     spe = cfg.steps_per_execution
     warm = max(3, spe)                                  # like the reference: 3 untimed steps first
     steps = max(spe, args.steps // spe * spe)
@@ -89,21 +94,13 @@ def profile_ops(depth, batch, steps=3, top=12):
     import glob
     import tempfile
 
-    import numpy as np
+    model, _, ds = training_setup(depth, batch)   # imports keras_resnet before TF: oneDNN as in training
     import tensorflow as tf
     try:
         from tsl.profiler.protobuf import xplane_pb2
     except ImportError:
         from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-    from keras_resnet.models import build
-    from keras_resnet.train import TrainConfig, compile_model
-
-    model = build(f"resnet{depth}", weight_decay=1e-4, preprocessing={"scale": 1 / 255})
-    compile_model(model, TrainConfig(model=f"resnet{depth}", epochs=1), 1000)
-    rng = np.random.default_rng(0)
-    ds = tf.data.Dataset.from_tensors((rng.uniform(0, 255, (batch, 32, 32, 3)).astype("float32"),
-                                       rng.integers(0, 10, batch))).repeat()
     model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
     step, it = model.make_train_function(), iter(ds)
     logdir = tempfile.mkdtemp()
@@ -148,10 +145,10 @@ def pipeline_rate(batches=60):
 
 
 def run_ours(variant, depth, a):
-    env_extra, overrides, *build_overrides = VARIANTS[variant]
+    env_extra, overrides, *build = VARIANTS[variant]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **env_extra)
     cmd = [sys.executable, __file__, "--worker", "--depth", str(depth), "--batch", str(a.batch),
-           "--steps", str(a.steps), "--repeats", str(a.repeats), "--overrides", json.dumps([overrides, *build_overrides, {}][:2])]
+           "--steps", str(a.steps), "--repeats", str(a.repeats), "--overrides", json.dumps([overrides, build[0] if build else {}])]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     line = [l for l in p.stdout.splitlines() if l.startswith("{")]
     if p.returncode or not line:

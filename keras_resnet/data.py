@@ -31,6 +31,7 @@ from .data_files import (CIFAR10_CLASSES, FASHION_MNIST_CLASSES, IDX_FILES, find
 AUTOTUNE = -1  # tf.data.AUTOTUNE
 PAD = 4  # paper §4.2: 4 pixels padded on each side
 EXAMPLE_TFDS = "cifar10, cifar100, fashion_mnist, mnist, svhn_cropped, emnist, kmnist"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what image_dataset_from_directory indexes
 SOURCES_HELP = (f"a tensorflow-datasets name (e.g. {EXAMPLE_TFDS}) or a path to: a CIFAR-10/100 "
                 "python-batches folder, a folder of MNIST-style IDX files, a folder with one sub-folder "
                 "of images per class, or an .npz with x_train, y_train, x_test, y_test")
@@ -225,7 +226,7 @@ def _load_folder_tree(path, spec, validation_split, image_size, seed):
             paths = []
         if not paths:
             raise ValueError(f"folder {str(root)!r} has class sub-folders {classes[:10]} but no images "
-                             "(.png, .jpg, .jpeg, .bmp, .gif) in them")
+                             f"({', '.join(IMAGE_SUFFIXES)}) in them")
         labels = [classes.index(pathlib.Path(p).parent.name) for p in paths]
         return classes, np.array(paths), np.array(labels, np.int64)
 
@@ -268,17 +269,16 @@ def _load_folder_tree(path, spec, validation_split, image_size, seed):
                      num_train=cut, num_test=len(p_test), num_validation=n_val)
 
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what image_dataset_from_directory indexes
-
-
 def undecodable_images(source):
     """``(path, reason)`` for every image file under the folder tree ``source`` that TensorFlow cannot decode.
 
-    Empty for anything that is not a folder tree (tfds names, .npz, CIFAR or IDX folders).
+    Empty for anything that is not a folder tree (tfds names, .npz, CIFAR or IDX folders, ImageData).
     """
     import tensorflow as tf
 
-    path = pathlib.Path(str(source)).expanduser()
+    if not isinstance(source, (str, os.PathLike)):
+        return []
+    path = pathlib.Path(source).expanduser()
     if not path.is_dir() or find_cifar_dir(path) is not None or find_idx_files(path) is not None:
         return []
     bad = []
@@ -310,7 +310,7 @@ def naming_undecodable_images(source):
         shown = "; ".join(f"{p} ({why})" for p, why in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise ValueError(f"{len(bad)} image file(s) in dataset {str(source)!r} cannot be decoded: {shown}{more}. "
-                         "Replace or delete them (allowed: readable .png, .jpg, .jpeg, .bmp, .gif).") from None
+                         f"Replace or delete them (allowed: readable {', '.join(IMAGE_SUFFIXES)}).") from None
 
 
 # ------------------------------------------------------------------------------------------ tfds

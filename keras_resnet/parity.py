@@ -104,8 +104,6 @@ def render(report):
     return "\n".join(lines) + "\n"
 
 
-
-
 def write_report(report, out_dir):
     """Write parity.json and parity.txt in `out_dir`, keeping the entries of formats exported before."""
     out_dir = pathlib.Path(out_dir)

@@ -14,8 +14,8 @@ Every file is written to a temporary name first and renamed into place.
 
 import csv
 import datetime
+import io
 import json
-import os
 import pathlib
 import shutil
 
@@ -23,8 +23,6 @@ from .files import atomic_write, save_figure
 
 # TrainConfig fields that do not change what is trained: a re-run may differ in these.
 VOLATILE = ("run_dir", "overwrite", "devices", "jit_compile", "steps_per_execution", "verbose", "command")
-
-
 
 
 def write_json(path, obj):
@@ -123,12 +121,9 @@ def truncate_history(path, epochs):
     if not rows:
         return
     header, body = rows[0], [r for r in rows[1:] if r and int(float(r[0])) < epochs]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(body)
-    os.replace(tmp, path)
+    buf = io.StringIO()
+    csv.writer(buf).writerows([header, *body])
+    atomic_write(path, buf.getvalue())
     if epochs == 0:
         path.unlink()
 

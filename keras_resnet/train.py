@@ -296,8 +296,7 @@ def train(config=None, **overrides):
 
     config = dataclasses.replace(config or TrainConfig(), **overrides)
     check_config(config)
-    source = config.dataset if isinstance(config.dataset, (str, pathlib.PurePath)) else None
-    with naming_undecodable_images(source):
+    with naming_undecodable_images(config.dataset):
         return _train(config)
 
 

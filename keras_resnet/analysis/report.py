@@ -17,11 +17,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ..files import atomic_write  # noqa: E402
+from ..files import atomic_write, save_figure  # noqa: E402
 
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
-
-
 
 
 def default_command():
@@ -68,10 +66,7 @@ class ExperimentFolder:
 
     def figure(self, name, fig):
         """Save a matplotlib figure as PNG and close it; returns the path."""
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", bbox_inches="tight")
-        plt.close(fig)
-        atomic_write(self.path(name), buf.getvalue())
+        save_figure(fig, self.path(name), bbox_inches="tight")
         self.files.append(name)
         return self.path(name)
 

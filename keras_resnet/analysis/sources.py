@@ -69,9 +69,7 @@ def top1_error(model, x, y, batch_size=256):
 
 def load_model(path):
     """A model from a `.keras` file or a run directory (its `model.keras`): safe_mode=True, not compiled."""
-    import keras
-
-    import keras_resnet.layers  # noqa: F401  (registers the custom layers)
+    from ..inference import load_keras_model
 
     path = pathlib.Path(path)
     file = path / "model.keras" if path.is_dir() else path
@@ -79,11 +77,7 @@ def load_model(path):
         raise FileNotFoundError(
             f"no trained model at {path}: expected a .keras file or a run directory holding model.keras."
         )
-    try:  # metrics a run was compiled with; not needed here (compile=False), but registered if present
-        import keras_resnet.metrics  # noqa: F401
-    except ImportError:
-        pass
-    return keras.saving.load_model(file, safe_mode=True, compile=False)
+    return load_keras_model(file)
 
 
 def run_history(run_dir):
