@@ -51,7 +51,7 @@ def backends(model, files, threads):
     """{name: callable(uint8 batch) -> probabilities} for every backend."""
     import tensorflow as tf
 
-    from keras_resnet.inference import SavedModelPredictor, TFLitePredictor
+    from keras_resnet.deploy import SavedModelPredictor, TFLitePredictor
 
     compiled = tf.function(lambda x: model(tf.cast(x, tf.float32), training=False), reduce_retracing=True)
     fns = {
@@ -70,7 +70,7 @@ def backends(model, files, threads):
 
 def bench_model(name, args, rep):
     from keras_resnet import build
-    from keras_resnet.export import FORMATS, export
+    from keras_resnet.deploy.export import FORMATS, export
 
     pre = {"scale": 1 / 255, "mean": [0.49, 0.48, 0.45], "std": [0.25, 0.24, 0.26]}
     model = build(name, preprocessing=pre)

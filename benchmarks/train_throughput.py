@@ -2,7 +2,7 @@
 
 Measures, for ResNet-20 and ResNet-56 at batch 128 (the paper's batch):
   * our training rate (images/s): the model and optimizer exactly as
-    `keras_resnet.train` builds them (SGD momentum 0.9, weight decay 1e-4 as L2,
+    `keras_resnet.training` builds them (SGD momentum 0.9, weight decay 1e-4 as L2,
     normalisation layers inside the model), `model.fit` on a fixed batch,
     after a warm-up; several timed runs -> min/median/max;
   * the PyTorch reference (../shared/bench/torch_reference.py) run right after
@@ -48,14 +48,14 @@ VARIANTS = {
 
 
 def training_setup(depth, batch, overrides=None, build_overrides=None):
-    """The model, its TrainConfig and a repeated fixed batch, exactly as `keras_resnet.train` compiles them."""
+    """The model, its TrainConfig and a repeated fixed batch, exactly as `keras_resnet.training` compiles them."""
     import keras_resnet  # noqa: F401  first: it sets TF's start-up options (oneDNN) before TF loads
 
     import numpy as np
     import tensorflow as tf
 
-    from keras_resnet.models import build
-    from keras_resnet.train import TrainConfig, compile_model
+    from keras_resnet.nets import build
+    from keras_resnet.training import TrainConfig, compile_model
 
     cfg = TrainConfig(model=f"resnet{depth}", epochs=1, **(overrides or {}))
     model = build(cfg.model, weight_decay=cfg.weight_decay, **(build_overrides or {}),

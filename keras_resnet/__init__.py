@@ -16,15 +16,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Must be set before TensorFlow is imported; set TF_ENABLE_ONEDNN_OPTS=0 to opt out.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-from . import metrics  # noqa: F401  registers TopK, which compiled models saved by train() reference
-from .layers import FusedBatchNormalization, ZeroPadShortcut
-from .models import (
+from .training import metrics  # noqa: F401  registers TopK, which compiled models saved by train() reference
+from .nets.layers import FusedBatchNormalization, ZeroPadShortcut
+from .nets.builders import (
     ResNet18, ResNet20, ResNet32, ResNet34, ResNet44, ResNet50, ResNet56, ResNet101,
     ResNet110, ResNet152, ResNet1202, build, cifar_resnet, imagenet_resnet, list_models,
     toy_skip_net,
 )
-from .inference import load_image, open_predictor
-from .profiling import profile
+from .deploy.images import load_image
+from .deploy.predictors import open_predictor
+from .nets.profiling import profile
 
 __version__ = "0.1.0"
 

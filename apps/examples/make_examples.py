@@ -1,4 +1,4 @@
-"""Re-create the demo's example images (committed next to this file). No network, no ../shared data.
+"""Re-create the demo's example images (committed in keras_resnet/app/examples/). No network, no ../shared data.
 
     python apps/examples/make_examples.py
 
@@ -15,7 +15,7 @@ import pathlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-HERE = pathlib.Path(__file__).resolve().parent
+OUT = pathlib.Path(__file__).resolve().parents[2] / "keras_resnet" / "app" / "examples"  # shipped with the package
 FASHION = pathlib.Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"]
@@ -87,8 +87,8 @@ def cifar_examples(out):
 
 if __name__ == "__main__":
     if FASHION.is_dir():
-        fashion_examples(HERE / "fashion-mnist")
+        fashion_examples(OUT / "fashion-mnist")
     else:
         print(f"skipped Fashion-MNIST examples: {FASHION} missing (apt-get install dataset-fashion-mnist)")
-    cifar_examples(HERE / "cifar10")
-    print(sorted(str(p.relative_to(HERE)) for p in HERE.rglob("*.png")))
+    cifar_examples(OUT / "cifar10")
+    print(sorted(str(p.relative_to(OUT)) for p in OUT.rglob("*.png")))

@@ -5,7 +5,7 @@ nets have *higher training error* (Fig. 6 left) - an optimisation difficulty,
 not overfitting. The ResNets of the same depths and recipe do not degrade:
 deeper is better (Fig. 6 middle; Table 6: 8.75% error at 20 layers, 6.97% at 56).
 
-The curves come from the run directories of `keras_resnet.train`: its
+The curves come from the run directories of `keras_resnet.training.train`: its
 `history.csv` holds the training accuracy of each epoch (`top1`, on the
 augmented batches, running mean over the epoch, as the paper's training curves)
 and the held-out accuracy after each epoch (`val_top1`: the test split when the
@@ -35,7 +35,7 @@ def error_curves(trained):
         if "top1" not in h:
             raise ValueError(
                 f"{t.label}: no per-epoch history (history.csv with a 'top1' column) - the degradation "
-                "curves need run directories written by keras_resnet.train, not bare .keras files."
+                "curves need run directories written by keras_resnet.training.train, not bare .keras files."
             )
         val = h.get("val_top1", [float("nan")] * len(h["top1"]))
         for e, (tr, te) in enumerate(zip(h["top1"], val), start=1):

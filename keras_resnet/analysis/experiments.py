@@ -5,7 +5,7 @@
     run_lesion(dataset=..., resnet="runs/resnet56", plain="runs/plain56", out_dir=...)
 
 Models are given as run directories / .keras files (loaded, never trained
-again) or as names (trained with `keras_resnet.train` into `runs_dir/<name>`,
+again) or as names (trained with `keras_resnet.training.train` into `runs_dir/<name>`,
 reused once finished), so the three experiments can share one set of runs.
 """
 
@@ -144,7 +144,7 @@ def run_lesion(*, resnet, plain=None, dataset=None, data_dir=None, out_dir, runs
         raise ValueError("lesion needs a dataset: the test error of the lesioned networks is measured on it.")
     runs = _runs_dir(runs_dir, out_dir)
     if not pathlib.Path(str(resnet)).exists():  # a name: refuse a plain net before training anything
-        from ..models import build
+        from ..nets.builders import build
 
         check_names([resnet], data)
         residual_blocks(build(resnet, input_shape=tuple(data.image_shape), classes=len(data.class_names)))

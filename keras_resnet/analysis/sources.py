@@ -69,7 +69,7 @@ def top1_error(model, x, y, batch_size=256):
 
 def load_model(path):
     """A model from a `.keras` file or a run directory (its `model.keras`): safe_mode=True, not compiled."""
-    from ..inference import load_keras_model
+    from ..deploy.predictors import load_keras_model
 
     path = pathlib.Path(path)
     file = path / "model.keras" if path.is_dir() else path
@@ -135,7 +135,7 @@ def _short(name):
 
 def check_names(names, data):
     """Build every named model once for `data` (cheap) so a bad name or misfit fails before any training."""
-    from ..models import build
+    from ..nets.builders import build
 
     for name in names:
         try:
@@ -148,7 +148,7 @@ def obtain(specs, *, data=None, runs_dir=None, train_options=None):
     """The models named by `specs`, as a list of `Trained`, training only what is missing.
 
     A spec is a path (a run directory or a .keras file: loaded, never trained
-    again) or a model name such as "plain20" (trained with `keras_resnet.train`
+    again) or a model name such as "plain20" (trained with `keras_resnet.training.train`
     into `runs_dir/<name>`, reused when that run is finished, resumed when it was
     interrupted; every name gets the same recipe `train_options`).
     """
@@ -170,7 +170,7 @@ def obtain(specs, *, data=None, runs_dir=None, train_options=None):
             out.append(Trained(label, load_model(p), p if p.is_dir() else None,
                                run_history(p) if p.is_dir() else None, card))
         else:
-            from ..train import train
+            from ..training import train
 
             run_dir = pathlib.Path(runs_dir) / _short(spec)
             result = train(model=spec, dataset=data, run_dir=str(run_dir), **(train_options or {}))

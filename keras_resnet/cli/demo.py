@@ -1,11 +1,8 @@
-"""`keras-resnet demo`: the Gradio app (apps/gradio_app.py) over saved_models/ and --models-dir."""
+"""`keras-resnet demo`: the Gradio app (keras_resnet.app) over saved_models/ and --models-dir."""
 
-import importlib.util
 import pathlib
-import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-APP = ROOT / "apps" / "gradio_app.py"
 
 
 def register(sub):
@@ -21,16 +18,10 @@ def register(sub):
 
 
 def load_app():
-    """Import apps/gradio_app.py (it lives next to the package in a source checkout)."""
-    if not APP.is_file():
-        raise FileNotFoundError(f"the demo app {APP} is missing; run `keras-resnet demo` from a source checkout")
-    name = "keras_resnet_gradio_app"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, APP)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up here
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """The app package, keras_resnet.app (imported only when the demo runs: Gradio is slow to import)."""
+    from .. import app
+
+    return app
 
 
 def run_demo(args):

@@ -36,7 +36,7 @@ def register(sub):
 
 
 def run_export(args):
-    from ..export import export
+    from ..deploy.export import export
 
     if args.num_representative < 1 or args.max_eval < 1 or args.top_k < 1:
         raise ValueError("--num-representative, --max-eval and --top-k must be at least 1")
@@ -51,7 +51,7 @@ def run_export(args):
 
 
 def run_predict(args):
-    from ..inference import load_images, open_predictor
+    from ..deploy import load_images, open_predictor
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be at least 1, got {args.top_k}")

@@ -83,7 +83,7 @@ def _command(args):
 
 
 def run_train(args):
-    from ..train import TrainConfig, train
+    from ..training import TrainConfig, train
 
     kw = dict(model=args.model, model_kwargs=model_kwargs(args), dataset=args.dataset, data_dir=args.data_dir,
               run_dir=args.run_dir, recipe=args.recipe, epochs=args.epochs, iterations=args.iterations,
@@ -124,9 +124,9 @@ def _evaluate_and_plot(args, path, out):
     import json
 
     from .. import data as data_lib
-    from ..inference import load_keras_model
-    from ..rundir import plot_confusion
-    from ..train import evaluate
+    from ..deploy.predictors import load_keras_model
+    from ..training.rundir import plot_confusion
+    from ..training import evaluate
 
     data = data_lib.load(args.dataset, data_dir=args.data_dir)
     model = load_keras_model(path)

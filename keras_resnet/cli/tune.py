@@ -69,7 +69,7 @@ def register(sub):
 
 
 def run_tune(args):
-    from ..tune import SearchSpace, parse_assignments, search
+    from ..search import SearchSpace, parse_assignments, search
 
     space = SearchSpace(args.family, fix=parse_assignments(args.fix, kind="fix"),
                         choice=parse_assignments(args.choice, kind="choice"),

@@ -29,8 +29,8 @@ def _human(n):
 
 
 def run_list(args):
-    from ..models import build, list_models
-    from ..profiling import profile
+    from ..nets.builders import build, list_models
+    from ..nets.profiling import profile
 
     rows = []
     for r in list_models():
@@ -47,8 +47,8 @@ def run_list(args):
 
 
 def run_summary(args):
-    from ..models import build
-    from ..profiling import profile
+    from ..nets.builders import build
+    from ..nets.profiling import profile
 
     model = build(args.name, **model_kwargs(args))
     shape = model.input_shape[1:]

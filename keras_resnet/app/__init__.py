@@ -1,0 +1,27 @@
+"""The Gradio demo: classify any image with the residual networks this project trained.
+
+    from keras_resnet import app
+    demo = app.build_demo([app.DEFAULT_MODELS_DIR])     # every valid model folder there
+    app.launch(demo, server_name="127.0.0.1")
+
+    keras-resnet demo [--models-dir DIR] [--server-name 127.0.0.1] [--port 7860] [--share]
+    python apps/gradio_app.py ...                       (the same)
+
+folders.py  the model folders listed (saved_models/<name>/, run directories), checked before use
+classify.py classify one image: the cached predictor per backend, the timings
+ui.py       the page (Gradio Blocks), the model card, the example images; build_demo, launch
+examples/   the example images shown under each model (one folder per dataset)
+"""
+
+from .folders import BACKENDS, FILES, ModelEntry, discover_models, read_model_folder
+from .classify import ModelLoadError, get_predictor, predict, prepare_image
+from .ui import (
+    CSS, DEFAULT_MODELS_DIR, EXAMPLES_DIR, THEME, TITLE, build_demo, card_markdown, examples_for, launch,
+    readable_upload_errors, skipped_markdown,
+)
+
+__all__ = [
+    "BACKENDS", "CSS", "DEFAULT_MODELS_DIR", "EXAMPLES_DIR", "FILES", "THEME", "TITLE", "ModelEntry",
+    "ModelLoadError", "build_demo", "card_markdown", "discover_models", "examples_for", "get_predictor", "launch",
+    "predict", "prepare_image", "read_model_folder", "readable_upload_errors", "skipped_markdown",
+]

@@ -1,0 +1,111 @@
+"""The model folders the demo lists: `saved_models/<name>/` or a run directory, checked before use.
+
+A model folder holds model_card.json (class names, input shape) and model.keras, optionally model.tflite.
+A folder that is not usable is skipped with the reason, never shown broken.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import zipfile
+
+BACKENDS = ("Keras", "TFLite")
+FILES = {"Keras": "model.keras", "TFLite": "model.tflite"}
+
+
+@dataclasses.dataclass
+class ModelEntry:
+    """One valid model folder: its card and which backends it has."""
+
+    name: str
+    folder: pathlib.Path
+    card: dict
+    backends: tuple
+
+    @property
+    def class_names(self):
+        return list(self.card["class_names"])
+
+    @property
+    def input_shape(self):
+        return tuple(self.card["input_shape"])
+
+
+def _check_keras_file(path):
+    if not path.is_file():
+        raise ValueError("no model.keras")
+    if not zipfile.is_zipfile(path):
+        raise ValueError("model.keras is corrupt (not a Keras zip archive)")
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        if not {"config.json", "model.weights.h5"} <= names:
+            raise ValueError("model.keras is corrupt (config.json or model.weights.h5 missing inside)")
+        if z.testzip() is not None:
+            raise ValueError("model.keras is corrupt (a CRC check failed)")
+
+
+def _tflite_ok(path):
+    """A TFLite flatbuffer carries the file identifier 'TFL3' at bytes 4-8."""
+    with open(path, "rb") as f:
+        return f.read(8)[4:8] == b"TFL3"
+
+
+def read_model_folder(folder):
+    """A ModelEntry for `folder`, plus a note on a broken TFLite file; ValueError says why it is unusable."""
+    folder = pathlib.Path(folder)
+    card_path = folder / "model_card.json"
+    if not card_path.is_file():
+        raise ValueError("no model_card.json")
+    try:
+        card = json.loads(card_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"model_card.json is not valid JSON ({e})") from None
+    if not isinstance(card, dict):
+        raise ValueError("model_card.json is not a JSON object")
+    missing = [k for k in ("class_names", "input_shape") if not card.get(k)]
+    if missing:
+        raise ValueError(f"model_card.json lacks {', '.join(missing)}")
+    shape = card["input_shape"]
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+        raise ValueError(f"model_card.json input_shape must be [H, W, 1 or 3], got {shape}")
+    _check_keras_file(folder / "model.keras")
+    backends, note = ("Keras",), None
+    if (folder / "model.tflite").is_file():
+        if _tflite_ok(folder / "model.tflite"):
+            backends = BACKENDS
+        else:
+            note = "model.tflite is corrupt (no TFLite file identifier): TFLite backend disabled"
+    return ModelEntry(folder.name, folder, card, backends), note
+
+
+def discover_models(dirs):
+    """Every valid model folder under `dirs` -> (dict name -> ModelEntry, [(folder, reason), ...] skipped).
+
+    A directory that itself holds a model_card.json or model.keras (a training run directory) counts as
+    one model folder; otherwise each of its sub-folders is a candidate.
+    """
+    models, skipped = {}, []
+    for d in dirs:
+        d = pathlib.Path(d)
+        if not d.is_dir():
+            skipped.append((str(d), "directory does not exist"))
+            continue
+        is_model = (d / "model_card.json").exists() or (d / "model.keras").exists()
+        folders = [d] if is_model else sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if not folders:
+            skipped.append((str(d), "no model folders inside"))
+        for folder in folders:
+            try:
+                entry, note = read_model_folder(folder)
+            except (ValueError, OSError) as e:
+                skipped.append((str(folder), str(e)))
+                continue
+            if note:
+                skipped.append((str(folder), note))
+            name = entry.name
+            if name in models:
+                name = entry.name = f"{folder.name} ({folder.parent.name})"
+            models[name] = entry
+    return models, skipped

@@ -1,0 +1,229 @@
+"""The page: model menu, image input, top-5 classes, timings, the model card and example images.
+
+He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
+Every model folder in `saved_models/` (model.keras, optional model.tflite,
+model_card.json, README.md) becomes an entry of the model menu. Models take raw
+0-255 pixels (the training set's mean/std normalisation lives inside them), so
+the app only converts and resizes the image.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import gradio as gr
+
+from .classify import ModelLoadError, _enlarge, predict
+from .folders import BACKENDS, FILES, discover_models
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEFAULT_MODELS_DIR = ROOT / "saved_models"
+EXAMPLES_DIR = pathlib.Path(__file__).resolve().parent / "examples"
+
+TITLE = "Deep Residual Learning — image classifier"
+INTRO = """\
+# Deep Residual Learning — try the networks
+The residual networks of **He, Zhang, Ren and Sun, “Deep Residual Learning for Image Recognition”, CVPR 2016**
+([arXiv:1512.03385](https://arxiv.org/abs/1512.03385)), built and trained from scratch by this project with
+`keras-resnet train`. Give it any picture — upload, paste or use the webcam: it is converted and resized to the
+model's input, and the top-5 classes come back with their probabilities. Switch between the Keras model and its
+TFLite export to compare speed.
+"""
+CSS = """
+.gradio-container {max-width: 1280px !important; margin: auto;}
+#model-input img {image-rendering: pixelated;}
+#timing {font-size: 0.95em;}
+#card table {width: 100%; font-size: 0.92em;}
+#card pre, #card pre code {white-space: pre-wrap; word-break: break-word;}
+#image img {width: 100%; height: 100%; object-fit: contain;}
+#card th {white-space: nowrap; text-align: left; vertical-align: top; width: 1%; padding-right: 1em;}
+#skipped {border-left: 4px solid #f59e0b; padding-left: 12px;}
+"""
+THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="sky")
+
+
+def _num(n, unit=""):
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {suffix}{unit}"
+    return f"{n:,}{unit and ' ' + unit}"
+
+
+def card_markdown(entry):
+    """The model card: architecture, data (and how much of it), test accuracy, size, cost, the command."""
+    from html import escape
+
+    c = entry.card
+    model, data, metrics = c.get("model") or {}, c.get("dataset") or {}, c.get("metrics") or {}
+    kwargs = ", ".join(f"{k}={v}" for k, v in (model.get("kwargs") or {}).items())
+    h, w, ch = entry.input_shape
+    splits = [f"{data[k]:,} {label}" for k, label in
+              (("num_train", "train"), ("num_validation", "validation"), ("num_test", "test")) if data.get(k)]
+    rows = [("Architecture", f"<code>{escape(str(model.get('name', '?')))}</code>" + (f" ({escape(kwargs)})" if kwargs else "")),
+            ("Dataset", f"<b>{escape(str(data.get('name', 'not recorded')))}</b>" + (f"<br>{' · '.join(splits)} images" if splits else ""))]
+    top1, top5 = metrics.get("test_top1_accuracy"), metrics.get("test_top5_accuracy")
+    if top1 is not None:
+        n = metrics.get("test_examples") or data.get("num_test")
+        acc = f"<b>{100 * top1:.2f} %</b> top-1" + (f" · {100 * top5:.2f} % top-5" if top5 is not None else "")
+        rows.append(("Test accuracy", acc + (f"<br>on {n:,} held-out test images" if n else "")))
+    else:
+        rows.append(("Test accuracy", "not measured"))
+    params = c.get("params") or {}
+    if params:
+        rows.append(("Parameters", f"{params.get('total', 0):,} ({params.get('trainable', 0):,} trainable)"))
+    if c.get("macs"):
+        rows.append(("Multiply-adds", f"{_num(c['macs'])} per image"))
+    rows.append(("Input", f"{h} × {w} × {ch} ({'RGB' if ch == 3 else 'grayscale'}), raw 0–255 pixels"))
+    sizes = [f"{b}: <code>{FILES[b]}</code> {_num((entry.folder / FILES[b]).stat().st_size, 'B')}" for b in entry.backends]
+    rows.append(("Files", "<br>".join(sizes)))
+    rows.append(("Classes", escape(", ".join(entry.class_names))))
+    table = "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+    parts = [f"### Model card: {escape(str(c.get('name', entry.name)))}", table]
+    if c.get("command"):
+        parts.append(f"**Trained with**\n```bash\n{c['command']}\n```")
+    versions = ", ".join(f"{k} {v}" for k, v in (c.get("versions") or {}).items())
+    if c.get("created") or versions:
+        parts.append(f"<sub>Created {escape(str(c.get('created', '?')))} · {escape(versions)}</sub>")
+    return "\n\n".join(parts)
+
+
+def skipped_markdown(skipped):
+    if not skipped:
+        return ""
+    lines = [f"- `{_short(folder)}`: {reason}" for folder, reason in skipped]
+    return f"**⚠ Skipped {len(skipped)} model folder(s) or file(s):**\n" + "\n".join(lines)
+
+
+def _short(path):
+    """A path relative to the current directory when it is under it."""
+    try:
+        return str(pathlib.Path(path).resolve().relative_to(pathlib.Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def readable_upload_errors(image):
+    """Make an undecodable upload to `image` (a gr.Image) a readable message (gr.Error), not a stack trace.
+
+    Wraps the instance's preprocess (PIL opens the file there); a gr.Image subclass would do the same,
+    but Gradio writes a .pyi stub next to the source of every Component subclass.
+    """
+    decode = image.preprocess
+
+    def preprocess(payload):
+        try:
+            return decode(payload)
+        except Exception as e:  # PIL's UnidentifiedImageError, OSError, ...
+            name = getattr(payload, "orig_name", None) or "this file"
+            raise gr.Error(f"Could not read {name} as an image ({type(e).__name__}). "
+                           "Give a PNG, JPEG, WebP, BMP, GIF or TIFF image.", title="Not an image") from None
+
+    image.preprocess = preprocess
+    return image
+
+
+def _examples_dir(entry):
+    """app/examples/<folder> for a model: its folder name or dataset name is <folder> or starts with '<folder>-'."""
+    if not EXAMPLES_DIR.is_dir():
+        return None
+    keys = [entry.name, str((entry.card.get("dataset") or {}).get("name", ""))]
+    keys = [k.lower().replace("_", "-") for k in keys if k]
+    for d in sorted(p for p in EXAMPLES_DIR.iterdir() if p.is_dir()):
+        if any(k == d.name or k.startswith(d.name + "-") for k in keys):
+            return d
+    return None
+
+
+def examples_for(entry):
+    """The example images shipped for a model (keras_resnet/app/examples/<dataset>/*.png|jpg)."""
+    d = _examples_dir(entry)
+    return sorted(p for p in d.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if d else []
+
+
+def _example_sets(models, image, model):
+    """Example thumbnails for each model that has some; clicking one also selects that model."""
+    for i, (name, entry) in enumerate(models.items()):
+        paths = examples_for(entry)
+        if paths:
+            ex = gr.Examples([[str(p)] for p in paths], inputs=[image], label=f"Examples for {name} (click one)",
+                             examples_per_page=12, elem_id=f"examples-{i}")
+            ex.dataset.click(lambda n=name: n, None, model, api_visibility="private")
+
+
+def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
+    """The Gradio Blocks app over every valid model folder in `dirs`; FileNotFoundError when there is none."""
+    models, skipped = discover_models(dirs)
+    if not models:
+        where = ", ".join(str(d) for d in dirs)
+        why = "; ".join(f"{f}: {r}" for f, r in skipped) or "no sub-folders"
+        raise FileNotFoundError(
+            f"no valid model folder in {where} ({why}). A model folder holds model.keras and model_card.json "
+            "(as written by `keras-resnet train`); pass one with --models-dir.")
+    first = next(iter(models.values()))
+
+    def classify(image, name, backend):
+        if image is None:
+            raise gr.Error("Upload, paste or capture an image first.", title="No image")
+        if name not in models:
+            raise gr.Error(f"Unknown model {name!r}; choose one of {', '.join(models)}.")
+        try:
+            label, prep_s, infer_s, load_s, x = predict(models[name], image, backend)
+        except ModelLoadError as e:
+            raise gr.Error(str(e), title="Model error") from None
+        except (ValueError, FileNotFoundError) as e:
+            raise gr.Error(str(e), title="Cannot classify this image") from None
+        timing = (f"**Inference: {1000 * infer_s:.1f} ms** ({backend}, batch of 1) · "
+                  f"image conversion {1000 * prep_s:.1f} ms")
+        if load_s:
+            timing += f" · model loaded on first use in {load_s:.2f} s"
+        return label, timing, _enlarge(x)
+
+    def classify_if_image(image, name, backend):
+        return classify(image, name, backend) if image is not None else (gr.skip(),) * 3
+
+    def select_model(name):
+        entry = models[name]
+        has_tflite = "TFLite" in entry.backends
+        return (gr.update(value="Keras", interactive=has_tflite,
+                          info=None if has_tflite else "no model.tflite in this folder"),
+                card_markdown(entry))
+
+    with gr.Blocks(title=TITLE) as demo:
+        gr.Markdown(INTRO)
+        gr.Markdown(skipped_markdown(skipped), visible=bool(skipped), elem_id="skipped")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5):
+                with gr.Row():
+                    model = gr.Dropdown(list(models), value=first.name, label="Model", scale=3, elem_id="model")
+                    backend = gr.Radio(list(BACKENDS), value="Keras", label="Backend", scale=2,
+                                       interactive="TFLite" in first.backends)
+                image = readable_upload_errors(gr.Image(
+                    sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
+                    label="Your image", height=300, elem_id="image"))
+                with gr.Row():
+                    clear = gr.ClearButton(value="Clear", elem_id="clear")
+                    run = gr.Button("Classify", variant="primary", elem_id="classify")
+                _example_sets(models, image, model)
+            with gr.Column(scale=4):
+                label = gr.Label(num_top_classes=5, label="Top-5 classes", elem_id="label")
+                timing = gr.Markdown(elem_id="timing")
+                seen = gr.Image(label="What the model sees (converted and resized)", interactive=False, height=160,
+                                elem_id="model-input", buttons=[], format="png")
+            with gr.Column(scale=5):
+                card = gr.Markdown(card_markdown(first), elem_id="card")
+        inputs, outputs = [image, model, backend], [label, timing, seen]
+        clear.add([image, *outputs])
+        run.click(classify, inputs, outputs, api_name="predict")
+        image.change(classify_if_image, inputs, outputs, api_visibility="private", trigger_mode="always_last")
+        model.change(select_model, [model], [backend, card], api_visibility="private").then(
+            classify_if_image, inputs, outputs, api_visibility="private")
+        backend.input(classify_if_image, inputs, outputs, api_visibility="private")
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    demo.models, demo.skipped = models, skipped
+    return demo
+
+
+def launch(demo, server_name="127.0.0.1", port=None, share=False, **kw):
+    """Start the app (theme and CSS are launch() arguments in Gradio 6); returns (app, url, share_url)."""
+    return demo.launch(server_name=server_name, server_port=port, share=share, theme=THEME, css=CSS,
+                       footer_links=["api", "gradio"], **kw)

@@ -1,0 +1,367 @@
+"""Dataset sources (He et al. 2016, §4.2): tfds, CIFAR batches, IDX, folder trees, .npz, arrays.
+
+Every source becomes one :class:`ImageData`: unbatched ``(uint8 HxWxC image, int64 label)``
+datasets for train / validation / test, with the class names in label order. Sources:
+
+* a tensorflow-datasets name (``cifar10``, ``cifar100``, ``fashion_mnist``, ``mnist`` ...), read with
+  ``tfds.load(download=False, data_dir=...)``: the data must already be prepared;
+* a path to the extracted official CIFAR-10/100 python-batches folder, a folder of MNIST-style IDX files
+  (gzipped or not), a folder tree with one sub-folder per class (optionally ``train/`` and ``test/``), or
+  an ``.npz`` with ``x_train, y_train, x_test, y_test`` (optional ``class_names``).
+
+The batched input pipeline (the paper's augmentation) and the normalisation statistics are in
+:mod:`keras_resnet.data.pipeline`; the file readers (.npz, CIFAR batches, IDX) in :mod:`keras_resnet.data.files`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import pathlib
+import re
+
+import numpy as np
+
+from .files import find_cifar_dir, find_idx_files, known_class_names, read_cifar_dir, read_idx_dir, read_npz
+
+AUTOTUNE = -1  # tf.data.AUTOTUNE
+EXAMPLE_TFDS = "cifar10, cifar100, fashion_mnist, mnist, svhn_cropped, emnist, kmnist"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what image_dataset_from_directory indexes
+SOURCES_HELP = (f"a tensorflow-datasets name (e.g. {EXAMPLE_TFDS}) or a path to: a CIFAR-10/100 "
+                "python-batches folder, a folder of MNIST-style IDX files, a folder with one sub-folder "
+                "of images per class, or an .npz with x_train, y_train, x_test, y_test")
+
+
+@dataclasses.dataclass
+class ImageData:
+    """A dataset ready for :func:`keras_resnet.data.pipeline`: unbatched ``(uint8 image, int64 label)`` splits."""
+
+    name: str
+    spec: dict
+    class_names: list
+    image_shape: tuple
+    train: object
+    test: object
+    validation: object = None
+    num_train: int = 0
+    num_test: int = 0
+    num_validation: int = 0
+    _stats: dict = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+
+# ----------------------------------------------------------------------------------------- load
+def load(source, *, data_dir=None, validation_split=None, image_size=None, seed=0) -> ImageData:
+    """Load ``source`` (a tfds name or a path, see the module docstring) as :class:`ImageData`.
+
+    ``validation_split``: ``None``, a fraction in (0, 1) or an int count held out from the END of the
+    training split (the paper's CIFAR split is 45k/5k: ``validation_split=5000``).
+    ``image_size``: ``(H, W)`` to resize every image to (needed for folders of mixed sizes).
+    """
+    image_size = _check_image_size(image_size)
+    spec = {"source": str(source), "data_dir": None if data_dir is None else str(data_dir),
+            "validation_split": validation_split,
+            "image_size": None if image_size is None else list(image_size), "seed": seed}
+    if not isinstance(source, (str, os.PathLike)) or not str(source):
+        raise ValueError(f"dataset source must be a non-empty string or path, got {source!r}; "
+                         f"allowed: {SOURCES_HELP}")
+    path = pathlib.Path(source).expanduser()
+    if path.exists():
+        spec["source"] = str(path.resolve())  # reloadable from any working directory
+        if path.is_file():
+            if path.suffix != ".npz":
+                raise ValueError(f"dataset file {str(path)!r} is not an .npz; allowed: {SOURCES_HELP}")
+            arrays = read_npz(path)
+            name = path.stem.replace("_", "-")
+            if "class_names" not in arrays and known_class_names(name, arrays):
+                arrays["class_names"] = known_class_names(name, arrays)
+        elif find_cifar_dir(path) is not None:
+            arrays = read_cifar_dir(find_cifar_dir(path))
+            name = "cifar100" if "y_coarse" in arrays else "cifar10"
+            arrays.pop("y_coarse", None)
+        elif find_idx_files(path) is not None:
+            arrays = read_idx_dir(path)
+            name = path.name
+        else:
+            with naming_undecodable_images(path):
+                return _load_folder_tree(path, spec, validation_split, image_size, seed)
+        data = from_arrays(**arrays, name=name, validation_split=validation_split, image_size=image_size)
+        data.spec = spec
+        return data
+    if str(source).endswith(".npz") or str(source).startswith((".", "~", "/", os.sep)):
+        raise FileNotFoundError(f"dataset path {str(path)!r} does not exist; allowed: {SOURCES_HELP}")
+    return _load_tfds(str(source), data_dir, spec, validation_split, image_size)
+
+
+def from_arrays(x_train, y_train, x_test, y_test, class_names=None, name="arrays",
+                validation_split=None, image_size=None) -> ImageData:
+    """Wrap in-memory arrays: images ``(N, H, W)`` or ``(N, H, W, C)`` with values 0-255, integer labels."""
+    x_train, y_train = _check_split("train", x_train, y_train)
+    x_test, y_test = _check_split("test", x_test, y_test)
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise ValueError(f"train images are {x_train.shape[1:]} but test images are {x_test.shape[1:]}; "
+                         "both splits must have the same (H, W, C)")
+    num_classes = int(max(y_train.max(initial=-1), y_test.max(initial=-1))) + 1
+    if class_names is None:
+        class_names = [str(i) for i in range(num_classes)]
+    class_names = [str(c) for c in np.asarray(class_names).ravel().tolist()]
+    for split, y in (("train", y_train), ("test", y_test)):
+        if y.size and y.max() >= len(class_names):
+            raise ValueError(f"{split} labels must be in [0, {len(class_names)}) for {len(class_names)} "
+                             f"classes, got label {int(y.max())}")
+    n_val = _validation_count(validation_split, len(x_train))
+    import tensorflow as tf
+
+    def make(x, y):
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+        return _resize(ds, image_size) if image_size is not None else ds
+
+    cut = len(x_train) - n_val
+    shape = x_train.shape[1:] if image_size is None else (*image_size, x_train.shape[-1])
+    return ImageData(
+        name=name, spec={"source": name, "data_dir": None, "validation_split": validation_split,
+                         "image_size": None if image_size is None else list(image_size)},
+        class_names=class_names, image_shape=tuple(int(s) for s in shape),
+        train=make(x_train[:cut], y_train[:cut]), test=make(x_test, y_test),
+        validation=make(x_train[cut:], y_train[cut:]) if n_val else None,
+        num_train=cut, num_test=len(x_test), num_validation=n_val)
+
+
+def _check_split(split, x, y):
+    """Images to uint8 (N, H, W, C), labels to int64 (N,); one clear error for anything else."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 3:
+        x = x[..., None]  # grayscale without a channel axis
+    if x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or 0 in x.shape[1:]:
+        raise ValueError(f"x_{split} must be images of shape (N, H, W) or (N, H, W, C) with C in 1, 3, 4; "
+                         f"got shape {x.shape}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"y_{split} must be integer class labels of shape (N,), got shape {y.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"x_{split} has {len(x)} images but y_{split} has {len(y)} labels; they must match")
+    if len(x) == 0:
+        raise ValueError(f"x_{split} is empty; a split needs at least one image")
+    if not (np.issubdtype(y.dtype, np.integer) or (np.issubdtype(y.dtype, np.floating)
+                                                   and np.all(np.mod(y, 1) == 0))):
+        raise ValueError(f"y_{split} must hold integer class labels, got dtype {y.dtype}")
+    if y.min() < 0:
+        raise ValueError(f"y_{split} labels must be >= 0 (class indices), got {int(y.min())}")
+    if x.dtype != np.uint8:
+        if not (np.issubdtype(x.dtype, np.number)) or x.min() < 0 or x.max() > 255:
+            raise ValueError(f"x_{split} must hold pixel values 0-255 (uint8), got dtype {x.dtype}"
+                             + (f" with range [{x.min()}, {x.max()}]" if np.issubdtype(x.dtype, np.number) else ""))
+        x = np.round(x).astype(np.uint8)
+    return x, y.astype(np.int64)
+
+
+def _validation_count(validation_split, num_train):
+    if validation_split is None or validation_split == 0:
+        return 0
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.number)):
+        raise ValueError(f"validation_split must be None, a fraction in (0, 1) or an int count, "
+                         f"got {validation_split!r}")
+    if isinstance(validation_split, (int, np.integer)) or float(validation_split) >= 1:
+        if float(validation_split) != int(validation_split):
+            raise ValueError(f"validation_split >= 1 must be a whole count, got {validation_split!r}")
+        n = int(validation_split)
+    elif 0 < validation_split < 1:
+        n = int(round(validation_split * num_train))
+    else:
+        n = -1
+    if not 0 < n < num_train:
+        raise ValueError(f"validation_split={validation_split!r} must leave 1..{num_train - 1} of the "
+                         f"{num_train} training images for validation (a fraction in (0, 1) or a count)")
+    return n
+
+
+def _check_image_size(image_size):
+    if image_size is None:
+        return None
+    if isinstance(image_size, (int, np.integer)):
+        image_size = (image_size, image_size)
+    try:
+        h, w = (int(s) for s in image_size)
+    except (TypeError, ValueError):
+        raise ValueError(f"image_size must be None, an int or (height, width), got {image_size!r}") from None
+    if h < 1 or w < 1:
+        raise ValueError(f"image_size must be positive, got {image_size!r}")
+    return h, w
+
+
+def _resize(ds, image_size):
+    import tensorflow as tf
+
+    def resize(x, y):
+        x = tf.image.resize(x, image_size, antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8), y
+    return ds.map(resize, num_parallel_calls=AUTOTUNE)
+
+
+
+# ----------------------------------------------------------------------------------- folder trees
+def _load_folder_tree(path, spec, validation_split, image_size, seed):
+    """One sub-folder of images per class (``train/`` + ``test/`` if present, else a seeded 80/20 split)."""
+    import keras
+    import tensorflow as tf
+
+    def index(root):
+        classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+        if not classes:
+            raise ValueError(f"folder {str(root)!r} has no class sub-folders; expected one sub-folder of "
+                             f"images per class; allowed sources: {SOURCES_HELP}")
+        try:
+            paths = list(keras.utils.image_dataset_from_directory(
+                root, labels="inferred", batch_size=None, shuffle=False, verbose=False).file_paths)
+        except ValueError:  # keras: "No images found in directory ..."
+            paths = []
+        if not paths:
+            raise ValueError(f"folder {str(root)!r} has class sub-folders {classes[:10]} but no images "
+                             f"({', '.join(IMAGE_SUFFIXES)}) in them")
+        labels = [classes.index(pathlib.Path(p).parent.name) for p in paths]
+        return classes, np.array(paths), np.array(labels, np.int64)
+
+    rng = np.random.default_rng(seed)
+    if (path / "train").is_dir() and (path / "test").is_dir():
+        classes, p_train, y_train = index(path / "train")
+        test_classes, p_test, y_test = index(path / "test")
+        if test_classes != classes:
+            raise ValueError(f"train classes {classes} and test classes {test_classes} differ in {str(path)!r}")
+    else:
+        classes, paths, labels = index(path)
+        if len(paths) < 2:
+            raise ValueError(f"folder {str(path)!r} has {len(paths)} image; need at least 2 to split train/test")
+        order = rng.permutation(len(paths))
+        n_test = max(1, int(round(0.2 * len(paths))))  # no train/ + test/: hold out 20 % for test
+        p_test, y_test = paths[order[:n_test]], labels[order[:n_test]]
+        p_train, y_train = paths[order[n_test:]], labels[order[n_test:]]
+    order = rng.permutation(len(p_train))  # mix classes before holding out the end for validation
+    p_train, y_train = p_train[order], y_train[order]
+
+    first = tf.io.decode_image(tf.io.read_file(p_train[0]), expand_animations=False)
+    channels = 1 if first.shape[-1] == 1 else 3
+    size = tuple(image_size or first.shape[:2])
+
+    def decode(p, y):
+        x = tf.io.decode_image(tf.io.read_file(p), channels=channels, expand_animations=False)
+        x = tf.image.resize(x, size, antialias=True) if image_size is not None else \
+            tf.image.resize_with_crop_or_pad(x, *size)
+        x = tf.cast(tf.clip_by_value(tf.round(tf.cast(x, tf.float32)), 0, 255), tf.uint8)
+        return tf.ensure_shape(x, (*size, channels)), y
+
+    def make(p, y):
+        return tf.data.Dataset.from_tensor_slices((p, y)).map(decode, num_parallel_calls=AUTOTUNE)
+
+    n_val = _validation_count(validation_split, len(p_train))
+    cut = len(p_train) - n_val
+    return ImageData(name=path.name, spec=spec, class_names=classes, image_shape=(*size, channels),
+                     train=make(p_train[:cut], y_train[:cut]), test=make(p_test, y_test),
+                     validation=make(p_train[cut:], y_train[cut:]) if n_val else None,
+                     num_train=cut, num_test=len(p_test), num_validation=n_val)
+
+
+def undecodable_images(source):
+    """``(path, reason)`` for every image file under the folder tree ``source`` that TensorFlow cannot decode.
+
+    Empty for anything that is not a folder tree (tfds names, .npz, CIFAR or IDX folders, ImageData).
+    """
+    import tensorflow as tf
+
+    if not isinstance(source, (str, os.PathLike)):
+        return []
+    path = pathlib.Path(source).expanduser()
+    if not path.is_dir() or find_cifar_dir(path) is not None or find_idx_files(path) is not None:
+        return []
+    bad = []
+    for f in sorted(path.rglob("*")):
+        if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file():
+            try:
+                tf.io.decode_image(tf.io.read_file(str(f)), expand_animations=False)
+            except tf.errors.OpError as e:
+                reason = re.sub(r"\{\{.*?\}\}|\[Op:.*$", "", e.message.strip().splitlines()[0]).strip()
+                bad.append((str(f), reason))
+    return bad
+
+
+@contextlib.contextmanager
+def naming_undecodable_images(source):
+    """Turn TensorFlow's decode error while reading a folder tree into one ValueError naming the bad files.
+
+    tf.data reports only "Invalid PNG"/"Invalid JPEG data" at the op that failed; on that error the
+    tree is re-scanned (only then, so a healthy dataset pays nothing) to say which files and why.
+    """
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.InvalidArgumentError:
+        bad = undecodable_images(source)
+        if not bad:
+            raise
+        shown = "; ".join(f"{p} ({why})" for p, why in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(f"{len(bad)} image file(s) in dataset {str(source)!r} cannot be decoded: {shown}{more}. "
+                         f"Replace or delete them (allowed: readable {', '.join(IMAGE_SUFFIXES)}).") from None
+
+
+# ------------------------------------------------------------------------------------------ tfds
+def _load_tfds(name, data_dir, spec, validation_split, image_size):
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(f"unknown dataset {name!r}: not an existing path and not a tensorflow-datasets "
+                         f"name; allowed: {SOURCES_HELP}") from None
+    info = builder.info
+    keys = info.supervised_keys
+    label = info.features[keys[1]] if keys and keys[1] in info.features else None
+    image = info.features[keys[0]] if keys and keys[0] in info.features else None
+    if not isinstance(label, tfds.features.ClassLabel) or not isinstance(image, tfds.features.Image):
+        raise ValueError(f"tensorflow-datasets {name!r} is not an image-classification dataset "
+                         f"(supervised keys {keys}); allowed: {SOURCES_HELP}")
+    have = list(info.splits.keys())  # empty until prepared (and under tfds.testing.mock_data)
+    test_split = next((s for s in ("test", "validation") if not have or s in have), None)
+    if (have and "train" not in have) or test_split is None:
+        raise ValueError(f"tensorflow-datasets {name!r} has splits {have}; need 'train' and 'test' (or "
+                         "'validation'); use an .npz or a folder tree for other layouts")
+    try:
+        train, test = tfds.load(name, split=["train", test_split], as_supervised=True, download=False,
+                                data_dir=data_dir, shuffle_files=False)
+    except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError):
+        root = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
+        raise FileNotFoundError(
+            f"tensorflow-datasets {name!r} is not prepared in data_dir={data_dir and str(data_dir)!r} "
+            f"(no data in {str(builder.data_dir)!r}; nothing is downloaded at run time): prepare it once with "
+            f"`tfds build {name} --data_dir {root}` where there is network and pass that data_dir, or pass "
+            f"a path to the extracted official archive / an .npz instead") from None
+    shape = image.shape
+    if image_size is None and None in shape[:2]:
+        raise ValueError(f"tensorflow-datasets {name!r} has images of varying size {shape}; pass "
+                         "image_size=(H, W)")
+    if image_size is not None:
+        train, test = _resize(train, image_size), _resize(test, image_size)
+    cast = lambda x, y: (x, tf.cast(y, tf.int64))  # noqa: E731
+    train, test = train.map(cast), test.map(cast)
+    num_train, num_test = _count(train, info, "train"), _count(test, info, test_split)
+    n_val = _validation_count(validation_split, num_train)
+    cut = num_train - n_val
+    return ImageData(name=name, spec=spec, class_names=list(label.names),
+                     image_shape=(*(image_size or shape[:2]), shape[2]),
+                     train=train.take(cut), test=test, validation=train.skip(cut) if n_val else None,
+                     num_train=cut, num_test=num_test, num_validation=n_val)
+
+
+def _count(ds, info, split):
+    n = int(ds.cardinality())
+    if n >= 0:
+        return n
+    if split in info.splits and info.splits[split].num_examples:
+        return int(info.splits[split].num_examples)
+    return int(ds.reduce(np.int64(0), lambda c, _: c + 1))

@@ -1,0 +1,392 @@
+"""Export a trained ResNet to files that serve without this package: SavedModel, TFLite, ONNX.
+
+Every file takes a batch of raw uint8 images [N, H, W, C] (any N): the preprocessing of He et al.
+2016 (§4.2: scale, subtract the per-pixel/per-channel mean) is inside the model. Each export is
+checked against the Keras model on held-out images (`keras_resnet.deploy.parity`); a file that misses
+its threshold is not kept (unless `keep_failed=True`) and the export raises `ParityError`.
+
+    from keras_resnet.deploy import export
+    report = export("runs/resnet20-cifar10", formats=["savedmodel", "tflite", "tflite-int8"])
+
+Files written next to model.keras (or in `output_dir`): `saved_model/`, `model.tflite`,
+`model_fp16.tflite`, `model_int8.tflite`, `model.onnx`, `labels.txt`, `parity.json`, `parity.txt`.
+"""
+
+import io
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+import numpy as np
+
+from . import parity
+from .predictors import LABELS_FILE, KerasPredictor, load_keras_model, open_predictor, read_model_card
+from .parity import ParityError
+
+# format name -> file or folder written in the output directory
+FORMATS = {
+    "savedmodel": "saved_model",
+    "tflite": "model.tflite",          # float32
+    "tflite-fp16": "model_fp16.tflite",
+    "tflite-int8": "model_int8.tflite",  # full integer: uint8 in, uint8 out, int8 weights/activations
+    "onnx": "model.onnx",
+}
+ALIASES = {"saved-model": "savedmodel", "tf-saved-model": "savedmodel", "tflite-fp32": "tflite",
+           "fp32": "tflite", "float32": "tflite", "fp16": "tflite-fp16", "float16": "tflite-fp16",
+           "int8": "tflite-int8"}
+DEFAULT_FORMATS = ("savedmodel", "tflite")
+TOP_K = 5
+
+__all__ = ["export", "FORMATS", "DEFAULT_FORMATS", "ParityError", "resolve_formats", "saved_model_archive",
+           "convert_tflite", "write_onnx", "tflite_ops", "flex_ops"]
+
+
+def resolve_formats(formats):
+    """Canonical format names; one clear error for a name that does not exist."""
+    formats = [formats] if isinstance(formats, str) else list(formats or DEFAULT_FORMATS)
+    out = []
+    for f in formats:
+        key = str(f).lower().replace("_", "-")
+        key = ALIASES.get(key, key)
+        if key not in FORMATS:
+            raise ValueError(f"unknown export format {f!r}; allowed: {', '.join(FORMATS)} "
+                             f"(aliases: {', '.join(ALIASES)})")
+        if key not in out:
+            out.append(key)
+    return out
+
+
+# --------------------------------------------------------------------------- SavedModel
+
+def _serving_fn(model, input_shape, with_top_k, class_table=None, k=TOP_K):
+    """The uint8 -> probabilities (and top-k) function that every format is made from."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, *input_shape], tf.uint8, name="images")
+    k = min(k, model.output_shape[-1])
+
+    @tf.function(input_signature=[spec])
+    def serve(images):
+        probs = model(tf.cast(images, tf.float32), training=False)
+        out = {"probabilities": probs}
+        if with_top_k:
+            scores, ids = tf.math.top_k(probs, k=k)
+            out.update(top_k_ids=ids, top_k_scores=scores,
+                       top_k_labels=class_table.lookup(tf.cast(ids, tf.int64)))
+        return out
+
+    return serve
+
+
+def saved_model_archive(model, input_shape, labels_path, k=TOP_K):
+    """A `keras.export.ExportArchive` with TF Serving's `serving_default` and a `class_names` signature.
+
+    serving_default(images: uint8 [N, H, W, C]) -> probabilities float32 [N, K], top_k_ids int32 [N, k],
+    top_k_scores float32 [N, k], top_k_labels string [N, k]. class_names() -> class_names string [K].
+    The class names are the asset `assets/labels.txt` (one per line).
+    """
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    init = tf.lookup.TextFileInitializer(str(labels_path), tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
+                                         tf.string, tf.lookup.TextFileIndex.WHOLE_LINE)
+    table = tf.lookup.StaticHashTable(init, default_value="")
+    archive.track(table)
+    archive.add_endpoint("serving_default", _serving_fn(model, input_shape, True, table, k))
+    num_classes = model.output_shape[-1]
+
+    @tf.function(input_signature=[])
+    def class_names():
+        return {"class_names": table.lookup(tf.range(num_classes, dtype=tf.int64))}
+
+    archive.add_endpoint("class_names", class_names)
+    return archive
+
+
+def _write_probs_saved_model(model, input_shape, path):
+    """A probabilities-only SavedModel: what the TFLite and ONNX converters read (variables frozen)."""
+    import keras
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", _serving_fn(model, input_shape, False))
+    archive.write_out(str(path), verbose=False)
+
+
+# --------------------------------------------------------------------------- TFLite
+
+def convert_tflite(probs_saved_model, mode="float32", representative=None):
+    """TFLite flatbuffer bytes, built-in ops only (no Flex / SELECT_TF_OPS).
+
+    mode: "float32", "float16" (weights in fp16) or "int8" (full integer: uint8 input and output,
+    int8 weights and activations calibrated on `representative`, a uint8 array [N, H, W, C]).
+    """
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(probs_saved_model))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if mode == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "int8":
+        if representative is None or len(representative) == 0:
+            raise ValueError("int8 export needs representative images; none were given or found")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([representative[i:i + 1]] for i in range(len(representative)))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
+    elif mode != "float32":
+        raise ValueError(f"unknown TFLite mode {mode!r}; allowed: float32, float16, int8")
+    return converter.convert()
+
+
+def embed_labels(flatbuffer, class_names):
+    """Append `labels.txt` as an associated file (a zip after the flatbuffer, as TFLite metadata packs it)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(LABELS_FILE, "\n".join(class_names) + "\n")
+    return bytes(flatbuffer) + buf.getvalue()
+
+
+def _builtin_names():
+    from ai_edge_litert import schema_py_generated as schema
+
+    return {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+
+
+def tflite_ops(path_or_bytes):
+    """Every operator of a .tflite file, read from its flatbuffer: builtin names and custom codes."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    data = path_or_bytes if isinstance(path_or_bytes, (bytes, bytearray)) else pathlib.Path(path_or_bytes).read_bytes()
+    model = schema.Model.GetRootAsModel(data, 0)
+    names = _builtin_names()
+    ops = set()
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        custom = code.CustomCode()
+        ops.add(custom.decode() if custom else names.get(builtin, str(builtin)))
+    return sorted(ops)
+
+
+def flex_ops(path_or_bytes):
+    """The Flex (SELECT_TF_OPS) or other custom operators of a .tflite file: [] for a deployable file."""
+    builtin = set(_builtin_names().values()) - {"CUSTOM"}
+    return [op for op in tflite_ops(path_or_bytes) if op not in builtin]
+
+
+# --------------------------------------------------------------------------- ONNX
+
+def write_onnx(probs_saved_model, path, opset=17):
+    """Convert the probabilities SavedModel with tf2onnx (optional extra: pip install tf2onnx onnxruntime).
+
+    tf2onnx's SavedModel route freezes every variable; its `from_function` route and Keras's
+    `model.export(format="onnx")` leave the Normalization layer's mean/variance as graph inputs.
+    """
+    try:
+        import tf2onnx  # noqa: F401
+    except ImportError:
+        raise ValueError("the onnx format needs tf2onnx and onnxruntime: pip install tf2onnx onnxruntime") from None
+    cmd = [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(probs_saved_model),
+           "--output", str(path), "--opset", str(opset)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0 or not pathlib.Path(path).is_file():
+        raise ValueError(f"tf2onnx could not convert the model: {done.stderr.strip()[-500:]}")
+
+
+# --------------------------------------------------------------------------- data
+
+def _load_dataset(source, card, what):
+    """An ImageData from a source (tfds name, path, spec dict or ImageData), else from the model card."""
+    from .. import data as data_lib
+
+    if source is None:
+        spec = dict(((card or {}).get("dataset") or {}).get("spec") or {})
+        if not spec.get("source"):
+            return None
+        try:
+            return data_lib.load(spec.pop("source"), **{k: spec[k] for k in
+                                                        ("data_dir", "validation_split", "image_size", "seed")
+                                                        if spec.get(k) is not None})
+        except (ValueError, FileNotFoundError, OSError) as e:
+            print(f"export: the model card's dataset could not be loaded for {what} ({e})", file=sys.stderr)
+            return None
+    if isinstance(source, (str, os.PathLike)):
+        return data_lib.load(source)
+    if isinstance(source, dict):
+        spec = dict(source)
+        return data_lib.load(spec.pop("source"), **spec)
+    return source
+
+
+def _arrays(source, split, limit, seed=0):
+    """(images uint8 [N, H, W, C], labels or None) from an array, (x, y), a tf.data.Dataset or ImageData."""
+    import tensorflow as tf
+
+    if source is None:
+        return None, None
+    if hasattr(source, "class_names") and hasattr(source, "train"):
+        source = getattr(source, split)
+    if isinstance(source, tf.data.Dataset):
+        if split == "train":
+            source = source.shuffle(10_000, seed=seed)
+        xs, ys = [], []
+        for item in source.take(limit).as_numpy_iterator():
+            x, y = item if isinstance(item, tuple) else (item, None)
+            xs.append(x)
+            ys.append(y)
+        y = None if not ys or ys[0] is None else np.asarray(ys).astype(np.int64)
+        return np.asarray(xs), y
+    if isinstance(source, tuple):
+        x, y = source
+        return np.asarray(x)[:limit], np.asarray(y).astype(np.int64).ravel()[:limit]
+    return np.asarray(source)[:limit], None
+
+
+def _check_images(x, input_shape, what):
+    if x is None or len(x) == 0:
+        return None
+    x = x[..., None] if x.ndim == 3 else x
+    if tuple(x.shape[1:]) != tuple(input_shape):
+        raise ValueError(f"{what} images have shape {list(x.shape[1:])} but the model takes {list(input_shape)}")
+    return np.clip(x, 0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- export
+
+def _resolve_model(model, output_dir):
+    """(keras model, output dir, model card or None, class names or None)."""
+    if hasattr(model, "predict"):
+        if output_dir is None:
+            raise ValueError("output_dir is required when exporting an in-memory model")
+        return model, pathlib.Path(output_dir), None
+    src = pathlib.Path(model)
+    keras_model = load_keras_model(src)
+    card = read_model_card(src)
+    default_dir = src if src.is_dir() else src.parent
+    return keras_model, pathlib.Path(output_dir) if output_dir else default_dir, card
+
+
+def _place(tmp, dest, overwrite):
+    """Move a finished file/folder into place (an old one, with overwrite, only after the new one is there)."""
+    old = None
+    if dest.exists():
+        if not overwrite:
+            raise FileExistsError(f"{dest} already exists; pass overwrite=True / --overwrite to replace it")
+        old = dest.with_name(f".{dest.name}.old")
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    if old is not None:
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
+
+
+def export(model, output_dir=None, *, formats=DEFAULT_FORMATS, representative_data=None, eval_data=None,
+           class_names=None, input_shape=None, num_representative=200, max_eval=2000, top_k=TOP_K,
+           overwrite=False, keep_failed=False, check=True, verbose=True):
+    """Export `model` (a keras.Model, a .keras file or a run directory) to `formats`; returns the parity report.
+
+    representative_data (int8 calibration) and eval_data (parity check): an image array, (images, labels),
+    a tf.data.Dataset, an ImageData, a dataset source (tfds name or path for `keras_resnet.data.load`) or a
+    spec dict; by default the training / test split of the dataset in the model card. Raises ValueError
+    (bad format, no data, ParityError when a threshold is missed), FileNotFoundError, FileExistsError.
+    """
+    formats = resolve_formats(formats)
+    keras_model, out_dir, card = _resolve_model(model, output_dir)
+    class_names = list(class_names or (card or {}).get("class_names") or
+                       [f"class_{i}" for i in range(keras_model.output_shape[-1])])
+    if len(class_names) != keras_model.output_shape[-1]:
+        raise ValueError(f"got {len(class_names)} class names for a model with {keras_model.output_shape[-1]} outputs")
+    shape = tuple(input_shape or keras_model.input_shape[1:])
+    if None in shape and card:
+        shape = tuple(card["input_shape"])
+    if None in shape:
+        raise ValueError(f"the model's input shape {shape} has unknown sizes; pass input_shape=(H, W, C)")
+    targets = {f: out_dir / FORMATS[f] for f in formats}
+    for dest in targets.values():
+        if dest.exists() and not overwrite:
+            raise FileExistsError(f"{dest} already exists; pass overwrite=True / --overwrite to replace it")
+    labels_text = "\n".join(class_names) + "\n"
+    labels_dest = out_dir / LABELS_FILE
+    if labels_dest.exists() and labels_dest.read_text() != labels_text and not overwrite:
+        raise FileExistsError(f"{labels_dest} exists with other class names; pass overwrite=True to replace it")
+
+    rep = None
+    if "tflite-int8" in formats:
+        data = _load_dataset(representative_data, card, "int8 calibration")
+        rep = _check_images(_arrays(data, "train", num_representative)[0], shape, "representative")
+        if rep is None:
+            raise ValueError("int8 export needs representative images: pass representative_data / "
+                             "--representative-data (a dataset or image array), or export a model whose "
+                             "model_card.json names a dataset that can be loaded here")
+    x_eval = y_eval = None
+    if check:
+        data = _load_dataset(eval_data, card, "the parity check")
+        x_eval, y_eval = _arrays(data, "test", max_eval)
+        x_eval = _check_images(x_eval, shape, "held-out")
+        if x_eval is None:
+            raise ValueError("no held-out images for the parity check: pass eval_data / --eval-data, or "
+                             "check=False / --no-check to export unverified")
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+    try:
+        (tmp / LABELS_FILE).write_text(labels_text)
+        built = _build(keras_model, shape, formats, tmp, class_names, rep, top_k, verbose)
+        report = {"model": str(model) if not hasattr(model, "predict") else keras_model.name,
+                  "class_names": class_names, "input_shape": list(shape), "formats": {}}
+        if check:
+            reference = KerasPredictor(keras_model, class_names, shape)
+            report = parity.check(reference, {f: open_predictor(p) for f, p in built.items()}, x_eval, y_eval,
+                                  report, verbose=verbose)
+        else:
+            report["formats"] = {f: {"checked": False, "passed": None} for f in built}
+        failed = [f for f, r in report["formats"].items() if r["passed"] is False]
+        keep = [f for f in built if f not in failed or keep_failed]
+        for f in keep:
+            _place(built[f], targets[f], overwrite)
+            report["formats"][f]["path"] = str(targets[f])
+        if keep:
+            if not labels_dest.exists() or labels_dest.read_text() != labels_text:
+                _place(tmp / LABELS_FILE, labels_dest, True)
+            report["labels"] = str(labels_dest)
+        parity.write_report(report, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failed:
+        raise ParityError(f"parity check failed for {', '.join(failed)} "
+                          f"({'kept anyway' if keep_failed else 'not written'}); see {out_dir / parity.REPORT_JSON}: "
+                          + "; ".join(f"{f}: {', '.join(report['formats'][f]['failures'])}" for f in failed))
+    return report
+
+
+def _build(model, shape, formats, tmp, class_names, rep, top_k, verbose):
+    """Write each format under `tmp`; returns {format: path}."""
+    built = {}
+    probs_sm = tmp / "probs_saved_model"
+    if any(f != "savedmodel" for f in formats):
+        _write_probs_saved_model(model, shape, probs_sm)
+    for f in formats:
+        path = tmp / FORMATS[f]
+        if verbose:
+            print(f"export: writing {f} ...", file=sys.stderr)
+        if f == "savedmodel":
+            saved_model_archive(model, shape, tmp / LABELS_FILE, top_k).write_out(str(path), verbose=False)
+        elif f == "onnx":
+            write_onnx(probs_sm, path)
+        else:
+            mode = {"tflite": "float32", "tflite-fp16": "float16", "tflite-int8": "int8"}[f]
+            flat = convert_tflite(probs_sm, mode, rep)
+            bad = flex_ops(flat)
+            if bad:
+                raise ValueError(f"the {f} conversion produced non-builtin ops {bad}; refusing to write it")
+            path.write_bytes(embed_labels(flat, class_names))
+        built[f] = path
+    return built

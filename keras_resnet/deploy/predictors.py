@@ -1,0 +1,290 @@
+"""Run a trained ResNet from any of its files: `.keras`, a SavedModel folder, `.tflite`, a run directory.
+
+Every exported file takes what the model took in training: a batch of raw 0-255 images
+[N, H, W, C] (the rescaling and per-channel normalisation of He et al. 2016, §4.2, are layers
+inside the model), and returns class probabilities [N, K].
+
+    from keras_resnet.deploy import load_image, open_predictor
+    predictor = open_predictor("runs/resnet20-cifar10/model.tflite")
+    x = load_image("cat.png", predictor.input_shape)          # uint8 [H, W, C]
+    predictor.predict(x[None])                                # float32 [1, K]
+    predictor.top_k(["cat.png", "dog.jpg"], k=5)              # [[(name, probability), ...], ...]
+"""
+
+import json
+import pathlib
+import zipfile
+
+import numpy as np
+
+from .images import load_images
+
+LABELS_FILE = "labels.txt"
+CARD_FILE = "model_card.json"
+MODEL_FILE = "model.keras"
+BACKENDS = ("keras", "savedmodel", "tflite", "onnx")
+
+
+# --------------------------------------------------------------------------- class names
+
+def read_model_card(path):
+    """The model_card.json of a run directory / saved_models folder holding `path` (None if there is none)."""
+    p = pathlib.Path(path)
+    for d in ([p] if p.is_dir() else []) + [p.parent, p.parent.parent]:
+        if (d / CARD_FILE).is_file():
+            return json.loads((d / CARD_FILE).read_text())
+    return None
+
+
+def read_labels_text(text):
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def tflite_embedded_labels(path):
+    """Class names packed in a .tflite file as an associated `labels.txt` (a zip appended to the flatbuffer)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return read_labels_text(z.read(LABELS_FILE).decode("utf-8"))
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return None
+
+
+def find_class_names(path, num_classes=None):
+    """Class names for the model file at `path`: embedded, a labels.txt beside it, or the model card."""
+    p = pathlib.Path(path)
+    names = tflite_embedded_labels(p) if p.suffix == ".tflite" else None
+    for candidate in (p / "assets" / LABELS_FILE, p / LABELS_FILE, p.parent / LABELS_FILE):
+        if names is None and candidate.is_file():
+            names = read_labels_text(candidate.read_text())
+    if names is None:
+        card = read_model_card(p)
+        names = card.get("class_names") if card else None
+    if names is None or (num_classes is not None and len(names) != num_classes):
+        names = [f"class_{i}" for i in range(num_classes or 0)]
+    return list(names)
+
+
+# --------------------------------------------------------------------------- predictors
+
+class Predictor:
+    """One model file, one `predict(images) -> probabilities [N, K]` (float32), whatever the backend.
+
+    Attributes: `backend` ("keras" / "savedmodel" / "tflite"), `path`, `input_shape` (H, W, C),
+    `class_names`, `num_classes`. `images` may be a uint8 array [N, H, W, C] or a list of anything
+    `load_image` takes (converted to the model's input shape).
+    """
+
+    backend = None
+    batch_size = 256
+
+    def predict(self, images):
+        x = load_images(images, self.input_shape)
+        if x.ndim != 4 or tuple(x.shape[1:]) != tuple(self.input_shape):
+            raise ValueError(f"expected images of shape [N, {', '.join(map(str, self.input_shape))}]; got {list(x.shape)}")
+        if len(x) == 0:
+            return np.zeros((0, self.num_classes), np.float32)
+        return np.concatenate([self._predict(x[i:i + self.batch_size]) for i in range(0, len(x), self.batch_size)])
+
+    def top_k(self, images, k=5):
+        """[[(class name, probability), ...best first], ...] for each image."""
+        probs = self.predict(images)
+        k = min(k, probs.shape[1])
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        return [[(self.class_names[j], float(p[j])) for j in row] for p, row in zip(probs, order)]
+
+    def _finish(self, path, input_shape, num_classes, class_names=None):
+        self.path = str(path)
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.num_classes = int(num_classes)
+        if class_names is not None and len(class_names) != self.num_classes:
+            raise ValueError(f"got {len(class_names)} class names for a model with {self.num_classes} classes")
+        self.class_names = list(class_names) if class_names is not None else find_class_names(path, self.num_classes)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.path!r}, input_shape={self.input_shape}, classes={self.num_classes})"
+
+
+def load_keras_model(path):
+    """Load a `.keras` file for inference (safe mode, uncompiled). One clear error otherwise.
+
+    Importing this package registers its layers and metrics, so files written by `train` load.
+    """
+    import keras
+
+    path = pathlib.Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"Keras model not found: {path}")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as e:  # noqa: BLE001  Keras raises many types for a bad file
+        raise ValueError(f"could not load {path} as a Keras model: {type(e).__name__}: {str(e)[:300]}") from None
+
+
+class KerasPredictor(Predictor):
+    """A Keras model (or `.keras` file / run directory), called directly (`model(x, training=False)`)."""
+
+    backend = "keras"
+
+    def __init__(self, model, class_names=None, input_shape=None):
+        import tensorflow as tf
+
+        path = ""
+        if not hasattr(model, "predict"):
+            path, model = model, load_keras_model(model)
+        elif class_names is None:
+            class_names = [f"class_{i}" for i in range(model.output_shape[-1])]
+        self.model = model
+        shape = input_shape or model.input_shape[1:]
+        if None in tuple(shape):
+            card = read_model_card(path) if path else None
+            shape = tuple(card["input_shape"]) if card else shape
+        self._call = tf.function(lambda x: model(tf.cast(x, tf.float32), training=False), reduce_retracing=True)
+        self._finish(path or f"<{model.name}>", shape, model.output_shape[-1], class_names)
+
+    def _predict(self, x):
+        return np.asarray(self._call(x), np.float32)
+
+
+class SavedModelPredictor(Predictor):
+    """A SavedModel folder exported by `keras_resnet.deploy.export` (plain `tf.saved_model.load`)."""
+
+    backend = "savedmodel"
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        path = pathlib.Path(path)
+        if not (path / "saved_model.pb").is_file():
+            raise FileNotFoundError(f"no SavedModel at {path} (expected {path / 'saved_model.pb'})")
+        try:
+            self.loaded = tf.saved_model.load(str(path))
+            self.signature = self.loaded.signatures["serving_default"]
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(f"could not load {path} as a SavedModel: {type(e).__name__}: {str(e)[:300]}") from None
+        spec = self.signature.structured_input_signature[1]["images"]
+        classes = self.signature.structured_outputs["probabilities"].shape[-1]
+        self._finish(path, spec.shape[1:], classes)
+        if "class_names" in self.loaded.signatures:
+            names = self.loaded.signatures["class_names"]()["class_names"].numpy()
+            self.class_names = [n.decode("utf-8") for n in names]
+
+    def _predict(self, x):
+        return self.signature(images=x)["probabilities"].numpy()
+
+
+class TFLitePredictor(Predictor):
+    """A `.tflite` file, run by `ai_edge_litert.interpreter.Interpreter`.
+
+    Dynamic batch: the input is resized (`resize_tensor_input`) to each batch's size. Quantized
+    inputs/outputs are (de)quantized with the file's scale and zero point. `num_threads` and
+    `xnnpack=False` (no default XNNPACK delegate) are passed to the interpreter.
+    """
+
+    backend = "tflite"
+
+    def __init__(self, path, num_threads=None, xnnpack=True):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        path = pathlib.Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"TFLite model not found: {path}")
+        resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        try:
+            self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads,
+                                           experimental_op_resolver_type=resolver)
+            self.interpreter.allocate_tensors()
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(f"could not load {path} as a TFLite model: {type(e).__name__}: {str(e)[:300]}") from None
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self._batch = int(self.input["shape"][0])
+        self._finish(path, self.input["shape_signature"][1:], self.output["shape"][-1])
+
+    def ops(self):
+        """The operator names the file uses (e.g. CONV_2D); Flex ops would show as custom ops."""
+        return sorted({op["op_name"] for op in self.interpreter._get_ops_details()})
+
+    def _predict(self, x):
+        it, inp, out = self.interpreter, self.input, self.output
+        if len(x) != self._batch:
+            it.resize_tensor_input(inp["index"], [len(x), *self.input_shape])
+            it.allocate_tensors()
+            self._batch = len(x)
+        scale, zero = inp["quantization"]
+        if inp["dtype"] != np.uint8 or scale not in (0.0, 1.0) or zero != 0:
+            x = x.astype(np.float32)
+            if scale:
+                info = np.iinfo(inp["dtype"])
+                x = np.clip(np.round(x / scale + zero), info.min, info.max)
+            x = x.astype(inp["dtype"])
+        it.set_tensor(inp["index"], x)
+        it.invoke()
+        y = it.get_tensor(out["index"])
+        scale, zero = out["quantization"]
+        if scale:
+            y = (y.astype(np.float32) - zero) * scale
+        return y.astype(np.float32)
+
+
+class OnnxPredictor(Predictor):
+    """A `.onnx` file exported by `keras_resnet.deploy.export` (needs onnxruntime: an optional extra)."""
+
+    backend = "onnx"
+
+    def __init__(self, path):
+        path = pathlib.Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"ONNX model not found: {path}")
+        try:
+            import onnxruntime
+        except ImportError:
+            raise ValueError("running .onnx files needs onnxruntime: pip install onnxruntime") from None
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(f"could not load {path} as an ONNX model: {type(e).__name__}: {str(e)[:300]}") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self._finish(path, self.session.get_inputs()[0].shape[1:], self.session.get_outputs()[0].shape[-1])
+
+    def _predict(self, x):
+        return np.asarray(self.session.run(None, {self.input_name: x})[0], np.float32)
+
+
+def detect_backend(path):
+    """'keras' / 'savedmodel' / 'tflite' for a model path; one clear error for anything else."""
+    p = pathlib.Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"model not found: {p}")
+    if p.is_dir():
+        if (p / "saved_model.pb").is_file():
+            return "savedmodel"
+        if (p / MODEL_FILE).is_file():
+            return "keras"
+        raise ValueError(f"{p} is a directory with neither saved_model.pb nor {MODEL_FILE}; "
+                         "expected a run directory, a SavedModel folder, a .keras or a .tflite file")
+    if p.suffix == ".keras":
+        return "keras"
+    if p.suffix in (".tflite", ".onnx"):
+        return p.suffix[1:]
+    raise ValueError(f"unknown model file {p}: expected a .keras, .tflite or .onnx file, a SavedModel folder "
+                     "or a run directory")
+
+
+def open_predictor(path, backend=None, **kwargs):
+    """A Predictor for `path` (a .keras file, a run directory, a SavedModel folder or a .tflite file).
+
+    `backend` overrides the detection (one of BACKENDS); kwargs go to TFLitePredictor
+    (num_threads, xnnpack).
+    """
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    backend = backend or detect_backend(path)
+    if backend == "keras":
+        return KerasPredictor(path)
+    if backend == "savedmodel":
+        return SavedModelPredictor(path)
+    if backend == "onnx":
+        return OnnxPredictor(path)
+    return TFLitePredictor(path, **kwargs)

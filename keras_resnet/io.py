@@ -1,0 +1,50 @@
+"""Writing files so that a reader never sees half of one: write a temporary sibling, then rename.
+
+Every file this package writes (run directories, reports, tables, JSON, figures) goes through here, so a
+process killed mid-write leaves the previous file intact.
+"""
+
+import json
+import os
+import pathlib
+
+
+def _temporary(path):
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def atomic_write(path, data):
+    """Write `data` (str or bytes) to `path` atomically."""
+    path = pathlib.Path(path)
+    tmp = _temporary(path)
+    tmp.write_bytes(data if isinstance(data, bytes) else data.encode())
+    os.replace(tmp, path)
+
+
+def write_json(path, obj):
+    """Write `obj` as indented JSON atomically (numpy arrays, tuples, sets and paths as lists / strings)."""
+    atomic_write(path, json.dumps(obj, indent=2, default=jsonable) + "\n")
+
+
+def jsonable(o):
+    """`json.dumps` default: numpy values and arrays, tuples, sets and paths as JSON values."""
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    if isinstance(o, pathlib.Path):
+        return str(o)
+    return str(o)
+
+
+def save_figure(fig, path, **savefig_kwargs):
+    """Save a matplotlib figure as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    path = pathlib.Path(path)
+    tmp = _temporary(path)
+    try:
+        fig.savefig(tmp, format="png", **savefig_kwargs)
+    finally:
+        plt.close(fig)
+    os.replace(tmp, path)

@@ -1,0 +1,22 @@
+"""The networks of He et al. 2016: layers (option A, fused BN), blocks, builders, profiling.
+
+    from keras_resnet.nets import build, profile
+    model = build("resnet56", classes=10)
+    profile(model)                         # params and MACs
+"""
+
+from .blocks import BLOCKS, SHORTCUTS, VERSIONS, BlockOptions
+from .builders import (
+    CIFAR_DEPTHS, IMAGENET_SPECS, ResNet18, ResNet20, ResNet32, ResNet34, ResNet44, ResNet50, ResNet56, ResNet101,
+    ResNet110, ResNet152, ResNet1202, build, cifar_resnet, deep_graph_recursion, imagenet_resnet, list_models,
+    toy_skip_net,
+)
+from .layers import FusedBatchNormalization, ZeroPadShortcut
+from .profiling import profile
+
+__all__ = [
+    "BLOCKS", "SHORTCUTS", "VERSIONS", "BlockOptions", "CIFAR_DEPTHS", "IMAGENET_SPECS", "FusedBatchNormalization",
+    "ZeroPadShortcut", "build", "cifar_resnet", "deep_graph_recursion", "imagenet_resnet", "list_models",
+    "profile", "toy_skip_net", "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56",
+    "ResNet101", "ResNet110", "ResNet152", "ResNet1202",
+]

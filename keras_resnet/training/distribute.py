@@ -1,0 +1,166 @@
+"""Which devices train: the tf.distribute strategy, and a small Keras compatibility shim.
+
+- one device: TensorFlow's default strategy;
+- several local devices (all local GPUs, or an explicit `devices` list such as
+  ["/cpu:0", "/cpu:1"]): `MirroredStrategy`;
+- a cluster named in the `TF_CONFIG` environment variable: `MultiWorkerMirroredStrategy`.
+
+The batch size the user gives is the GLOBAL batch (the paper's 128); each replica
+gets batch / replicas, so the batch must be divisible by the number of replicas.
+
+Keras 3.15.1 `model.fit` under `MultiWorkerMirroredStrategy` is broken upstream
+(keras-team/keras#20585), in two places. We chose a small shim over a custom
+training step: the shim keeps everything `fit` gives (callbacks, BackupAndRestore,
+progress bars, CSV and TensorBoard logs) and changes two Keras functions only while
+a multi-worker strategy is in use. `tests/training/test_distribute.py` runs two workers
+without the shim and fails once upstream works on its own: then delete the shim.
+The two fixes:
+  1. `_maybe_symbolic_build` receives a `PerReplica` batch and tries to convert it
+     to a tensor; the shim builds from one local replica's batch instead.
+  2. `reduce_per_replica` reduces scalar metrics with `axis=0`; the shim reduces
+     rank-0 values with `axis=None`.
+"""
+
+import contextlib
+import json
+import os
+
+import tensorflow as tf
+
+
+def cluster_spec():
+    """The `cluster` of TF_CONFIG (a dict), or None when TF_CONFIG names no cluster."""
+    text = os.environ.get("TF_CONFIG", "").strip()
+    if not text:
+        return None
+    try:
+        cfg = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({e}); got {text[:200]!r}.") from None
+    cluster = cfg.get("cluster") or {}
+    return cluster if sum(len(v) for v in cluster.values()) > 0 else None
+
+
+def is_chief():
+    """True on the worker that writes the run directory (the chief, or worker 0 without a chief)."""
+    text = os.environ.get("TF_CONFIG", "").strip()
+    if not text:
+        return True
+    cfg = json.loads(text)
+    task = cfg.get("task") or {}
+    kind, index = task.get("type", "worker"), int(task.get("index", 0))
+    if kind == "chief":
+        return True
+    return kind == "worker" and index == 0 and "chief" not in (cfg.get("cluster") or {})
+
+
+def _parse_devices(devices):
+    if devices is None:
+        return None
+    if isinstance(devices, str):
+        devices = [d.strip() for d in devices.split(",") if d.strip()]
+    devices = list(devices)
+    if not devices or not all(isinstance(d, str) for d in devices):
+        raise ValueError(f"devices must be a list of device names such as ['/gpu:0', '/gpu:1'], got {devices!r}.")
+    return devices
+
+
+def get_strategy(devices=None):
+    """The strategy for this process (see the module docstring for the rules)."""
+    devices = _parse_devices(devices)
+    if cluster_spec() is not None:
+        if devices:
+            raise ValueError(f"TF_CONFIG names a cluster, so the devices come from it; do not also give devices={devices}.")
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        install_multiworker_shim()
+        return strategy
+    if devices:
+        known = {d.name.lower().replace("/job:localhost/replica:0/task:0", "").replace("/device:", "/")
+                 for d in tf.config.list_logical_devices()}
+        for d in devices:
+            norm = "/" + d.lower().lstrip("/").replace("device:", "")
+            if norm not in known:
+                raise ValueError(f"Unknown device {d!r}. This machine has: {', '.join(sorted(known))}.")
+        if len(devices) == 1:
+            return tf.distribute.OneDeviceStrategy(devices[0])
+        return tf.distribute.MirroredStrategy(devices)
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def per_replica_batch(batch_size, strategy):
+    """The batch of one replica; the global `batch_size` must split evenly over the replicas."""
+    replicas = strategy.num_replicas_in_sync
+    if batch_size < 1 or batch_size % replicas:
+        raise ValueError(
+            f"batch_size {batch_size} is the global batch and must be divisible by the number of "
+            f"replicas ({replicas}); use a multiple of {replicas}, e.g. {max(1, batch_size // replicas) * replicas or replicas}."
+        )
+    return batch_size // replicas
+
+
+# --------------------------------------------------------------------------- the multi-worker shim
+
+_ORIGINAL = {}
+
+
+def _is_multiworker(strategy):
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
+
+
+def install_multiworker_shim():
+    """Patch Keras's TensorFlow trainer so that `fit` works under MultiWorkerMirroredStrategy.
+
+    Idempotent; a no-op for every other strategy (the patched functions call the
+    originals unless the strategy is multi-worker).
+    """
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    if _ORIGINAL:
+        return
+    _ORIGINAL["reduce_per_replica"] = tf_trainer.reduce_per_replica
+    _ORIGINAL["_maybe_symbolic_build"] = tf_trainer.TensorFlowTrainer._maybe_symbolic_build
+
+    def reduce_per_replica(values, strategy, reduction):
+        if _is_multiworker(strategy) and reduction in ("auto", "mean"):
+            def _mean(v):
+                axis = None if v.shape.rank == 0 else 0
+                return strategy.reduce("MEAN", v, axis=axis)
+            return tf.nest.map_structure(_mean, values)
+        return _ORIGINAL["reduce_per_replica"](values, strategy, reduction)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = self._distribute_strategy
+        if strategy is None or not _is_multiworker(strategy) or iterator is None:
+            return _ORIGINAL["_maybe_symbolic_build"](self, iterator=iterator, data_batch=data_batch)
+        for _, _, it in iterator:
+            batch = next(it)
+            data_batch = tf.nest.map_structure(
+                lambda v: strategy.experimental_local_results(v)[0]
+                if isinstance(v, tf.distribute.DistributedValues) else v, batch)
+            break
+        with strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    tf_trainer.reduce_per_replica = reduce_per_replica
+    tf_trainer.TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
+
+
+def uninstall_multiworker_shim():
+    """Undo `install_multiworker_shim` (the test that watches upstream uses it)."""
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    if _ORIGINAL:
+        tf_trainer.reduce_per_replica = _ORIGINAL.pop("reduce_per_replica")
+        tf_trainer.TensorFlowTrainer._maybe_symbolic_build = _ORIGINAL.pop("_maybe_symbolic_build")
+
+
+@contextlib.contextmanager
+def maybe_scope(strategy):
+    """`strategy.scope()`, or nothing for the default strategy."""
+    if strategy is None:
+        yield
+    else:
+        with strategy.scope():
+            yield

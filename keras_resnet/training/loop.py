@@ -1,0 +1,285 @@
+"""Training: any model of the zoo on real data, with the paper's CIFAR recipe by default.
+
+    result = keras_resnet.training.train(model="resnet20", dataset="cifar10", epochs=182, run_dir="runs/r20")
+    result.metrics["test_top1_error"]
+
+The pieces, usable alone: `get_strategy` (distribute.py), `prepare_data`
+(the tf.data pipelines of keras_resnet.data at the strategy's global batch),
+`build_model` (the zoo model with the training set's normalisation statistics
+inside, and its input shape and class count taken from the data),
+`compile_model` (SGD + the recipe's schedule, recipes.py; loss; top-1/top-5),
+`evaluate` (top-1/top-5 error and the confusion matrix). `train` ties them
+together and writes a run directory (rundir.py, the model card of card.py) that a
+re-run resumes. The run's settings are a `TrainConfig` (config.py).
+"""
+
+import dataclasses
+import math
+import pathlib
+import tempfile
+
+import numpy as np
+
+from . import recipes, rundir
+from .card import model_card
+from .config import TrainConfig, _dataset_name, check_config
+from .distribute import get_strategy, is_chief, per_replica_batch  # noqa: F401  (get_strategy is public here)
+
+EVAL_BATCH = 256
+
+
+@dataclasses.dataclass
+class PreparedData:
+    data: object                      # data.ImageData
+    train_ds: object                  # batched tf.data.Dataset
+    val_ds: object                    # batched, or None
+    test_ds: object
+    steps_per_epoch: int
+    batch_size: int                   # global
+    per_replica_batch: int
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: object
+    history: dict
+    run_dir: pathlib.Path
+    metrics: dict
+    model_card: dict = None
+
+
+# --------------------------------------------------------------------------- the pieces
+
+
+def prepare_data(config, strategy=None):
+    """Load the dataset and build its batched pipelines at the global batch size."""
+    from .. import data as data_lib
+
+    if isinstance(config.dataset, (str, pathlib.PurePath)):
+        data = data_lib.load(str(config.dataset), data_dir=config.data_dir,
+                             validation_split=config.validation_split, seed=config.seed)
+    else:
+        data = config.dataset
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    local = per_replica_batch(config.batch_size, strategy) if strategy is not None else config.batch_size
+    augment = data_lib.default_augment(data) if config.augment is None else bool(config.augment)
+    drop = replicas > 1
+    classes = len(data.class_names)
+
+    def batched(ds, training):
+        if ds is None:
+            return None
+        ds = data_lib.pipeline(ds, batch_size=config.batch_size, training=training,
+                               augment=augment and training, seed=config.seed, drop_remainder=drop)
+        if config.label_smoothing:
+            import tensorflow as tf
+
+            ds = ds.map(lambda x, y: (x, tf.one_hot(tf.cast(y, tf.int32), classes)))
+        return ds
+
+    n = data.num_train
+    if n < config.batch_size and drop:
+        raise ValueError(f"The training split has {n} images, fewer than one global batch of {config.batch_size}.")
+    steps = n // config.batch_size if drop else math.ceil(n / config.batch_size)
+    val = data.validation if data.num_validation else None
+    return PreparedData(data, batched(data.train, True), batched(val, False), batched(data.test, False),
+                        max(1, steps), config.batch_size, local)
+
+
+def build_model(config, data):
+    """The zoo model `config.model` for `data`: its input shape, class count and normalisation.
+
+    The training set's per-channel mean and std go into the model's first
+    layers (Rescaling + Normalization), so the model takes raw 0-255 images.
+    A model whose input shape or class count the user fixed differently from
+    the data is refused.
+    """
+    import keras
+
+    from .. import data as data_lib
+    from ..nets.builders import build
+
+    kwargs = dict(config.model_kwargs)
+    shape, classes = tuple(data.image_shape), len(data.class_names)
+    given = kwargs.get("input_shape")
+    if given is not None:
+        given = tuple(given)
+        if len(given) != 3 or given[-1] != shape[-1] or any(g not in (None, s) for g, s in zip(given[:2], shape[:2])):
+            raise ValueError(f"The model's input_shape {given} does not match the data's images {shape} "
+                             f"(dataset {data.name!r}); leave input_shape out to take it from the data.")
+    else:
+        kwargs["input_shape"] = shape
+    if kwargs.get("classes") not in (None, classes):
+        raise ValueError(f"The model has classes={kwargs['classes']} but dataset {data.name!r} has {classes} classes "
+                         f"({', '.join(map(str, data.class_names[:12]))}{', ...' if classes > 12 else ''}); "
+                         f"leave classes out to take it from the data.")
+    kwargs["classes"] = classes
+    kwargs.update(preprocessing=data_lib.normalization_stats(data), sync_bn=config.sync_bn)
+    if config.weight_decay:
+        kwargs["weight_decay"] = config.weight_decay
+    if config.model.replace("-", "").lower() == "toy_skip":
+        kwargs.pop("sync_bn"), kwargs.pop("weight_decay", None)
+    previous = keras.config.dtype_policy()
+    if config.mixed_precision:
+        import tensorflow as tf
+
+        keras.config.set_dtype_policy("mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16")
+    try:
+        return build(config.model, **kwargs)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def schedule_info(config, steps_per_epoch):
+    """(epochs, total optimizer steps, peak lr, warm-up steps) of the run."""
+    epochs, steps = recipes.total_steps(steps_per_epoch, config.epochs, config.iterations)
+    lr = config.lr if config.lr is not None else recipes.default_lr(config.recipe, config.batch_size)
+    return epochs, steps, lr, recipes.warmup_steps(config.model, steps)
+
+
+def compile_model(model, config, steps_per_epoch):
+    """SGD + the recipe's schedule; cross-entropy (with label smoothing); top-1/top-5 accuracy."""
+    import keras
+
+    _, steps, lr, warmup = schedule_info(config, steps_per_epoch)
+    opt = recipes.optimizer(config.recipe, lr=lr, steps=steps, momentum=config.momentum, warmup=warmup)
+    from .metrics import TopK
+
+    if config.label_smoothing:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+        metrics = [keras.metrics.CategoricalAccuracy(name="top1"), TopK(5, sparse=False, name="top5")]
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="top1"), TopK(5, name="top5")]
+    model.compile(optimizer=opt, loss=loss, metrics=metrics, jit_compile=config.jit_compile,
+                  steps_per_execution=config.steps_per_execution)
+
+
+def evaluate(model, data_or_ds, batch_size=EVAL_BATCH):
+    """Top-1/top-5 accuracy and error, and the confusion matrix, on an ImageData's test split or a dataset.
+
+    `data_or_ds`: an ImageData (its test split), or a tf.data.Dataset of
+    (image, label) pairs, batched or not; labels as integers or one-hot.
+    """
+    import tensorflow as tf
+
+    if hasattr(data_or_ds, "test") and hasattr(data_or_ds, "class_names"):
+        from .. import data as data_lib
+
+        ds = data_lib.pipeline(data_or_ds.test, batch_size=batch_size, training=False)
+    else:
+        ds = data_or_ds
+        if len(ds.element_spec[0].shape) == 3:
+            ds = ds.batch(batch_size)
+    classes = int(model.output_shape[-1])
+    @tf.function(reduce_retracing=True)
+    def predict(x):
+        return model(x, training=False)
+
+    n, top1, top5 = 0, 0, 0
+    confusion = np.zeros((classes, classes), np.int64)
+    for x, y in ds:
+        p = np.asarray(predict(x), np.float32)
+        y = np.asarray(y)
+        y = y.argmax(-1) if y.ndim == 2 else y.reshape(-1)
+        y = y.astype(np.int64)
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(f"Labels must be in [0, {classes}) for this model's {classes} classes; "
+                             f"found {int(y.min())}..{int(y.max())}.")
+        ranked = np.argsort(-p, axis=-1)[:, :5]
+        top1 += int((ranked[:, 0] == y).sum())
+        top5 += int((ranked == y[:, None]).any(-1).sum())
+        np.add.at(confusion, (y, ranked[:, 0]), 1)
+        n += len(y)
+    if n == 0:
+        raise ValueError("evaluate got an empty dataset.")
+    acc1, acc5 = top1 / n, top5 / n
+    return {"top1_accuracy": acc1, "top5_accuracy": acc5, "top1_error": 1 - acc1, "top5_error": 1 - acc5,
+            "examples": n, "confusion": confusion}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _callbacks(run_dir, chief, backup_dir):
+    import keras
+
+    cbs = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False, double_checkpoint=True)]
+    if chief:
+        cbs += [keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+                keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False, profile_batch=0)]
+    return cbs
+
+
+def train(config=None, **overrides):
+    """Train `config` (a TrainConfig; keyword arguments override its fields) and write its run directory.
+
+    Re-running the same config resumes from the last finished epoch
+    (BackupAndRestore); a finished run is loaded, not trained again. A run
+    directory that holds a different config is refused unless overwrite=True.
+    """
+    from ..data import naming_undecodable_images
+
+    config = dataclasses.replace(config or TrainConfig(), **overrides)
+    check_config(config)
+    with naming_undecodable_images(config.dataset):
+        return _train(config)
+
+
+def _train(config):
+    import keras
+
+    if config.run_dir is None:
+        config.run_dir = str(pathlib.Path("runs") / f"{config.model}-{_dataset_name(config.dataset)}")
+    run_dir = pathlib.Path(config.run_dir)
+    cfg = config.to_dict()
+    chief = is_chief()
+    state = rundir.prepare(run_dir, cfg, config.overwrite) if chief else "worker"
+    if state == "complete":
+        return _load_finished(run_dir)
+
+    keras.utils.set_random_seed(config.seed)
+    strategy = get_strategy(config.devices)
+    prepared = prepare_data(config, strategy)
+    with strategy.scope():
+        model = build_model(config, prepared.data)
+        compile_model(model, config, prepared.steps_per_epoch)
+    epochs, steps, lr, warmup = schedule_info(config, prepared.steps_per_epoch)
+
+    if chief:
+        rundir.start(run_dir, cfg, state)
+        backup_dir = run_dir / "backup"
+    else:
+        backup_dir = pathlib.Path(tempfile.mkdtemp(prefix="keras_resnet_worker_backup_"))
+    done = rundir.backup_epoch(backup_dir)
+    if chief:
+        rundir.truncate_history(run_dir / "history.csv", done)
+    if done and config.verbose:
+        print(f"Resuming {run_dir} after epoch {done} of {epochs}.")
+    eval_ds, eval_name = (prepared.val_ds, "validation") if prepared.val_ds is not None else (prepared.test_ds, "test")
+    model.fit(prepared.train_ds, epochs=epochs, validation_data=eval_ds, shuffle=False,
+              callbacks=_callbacks(run_dir, chief, backup_dir), verbose=config.verbose)
+    if not chief:
+        return TrainResult(model, {}, None, {})
+
+    metrics = evaluate(model, prepared.test_ds)
+    history = rundir.read_history(run_dir / "history.csv")
+    tmp = run_dir / "model.tmp.keras"
+    model.save(tmp)
+    tmp.replace(run_dir / "model.keras")
+    name = f"{config.model}-{prepared.data.name}"
+    rundir.plot_curves(history, run_dir / "curves.png", title=name, eval_name=eval_name)
+    card = model_card(model, config, prepared, metrics, name, epochs=epochs, steps=steps, lr=lr, warmup=warmup)
+    rundir.write_json(run_dir / "model_card.json", card)
+    return TrainResult(model, history, run_dir, card["metrics"], card)
+
+
+def _load_finished(run_dir):
+    import json
+
+    import keras
+
+    card = json.loads((run_dir / "model_card.json").read_text())
+    print(f"{run_dir} is a finished run (model_card.json present): loading it, not training again.")
+    model = keras.saving.load_model(run_dir / "model.keras")
+    return TrainResult(model, rundir.read_history(run_dir / "history.csv"), run_dir, card["metrics"], card)

@@ -1,0 +1,177 @@
+"""The run directory: what `train` writes, and how a re-run recognises its own run.
+
+    config.json      the TrainConfig (a re-run with a different one is refused)
+    history.csv      one row per epoch (Keras CSVLogger): loss, top1, top5, val_*
+    tensorboard/     TensorBoard logs
+    backup/          BackupAndRestore: the state to resume from after a kill
+    model.keras      the trained model (the last epoch's weights)
+    curves.png       train and test error per epoch, like the paper's Fig. 6
+    model_card.json  model, dataset, classes, input shape, preprocessing, params,
+                     MACs, test top-1/top-5, the exact command, versions
+
+Every file is written to a temporary name first and renamed into place.
+"""
+
+import csv
+import datetime
+import io
+import json
+import pathlib
+import shutil
+
+from ..io import atomic_write, jsonable, save_figure, write_json  # noqa: F401  (write_json re-exported)
+
+# TrainConfig fields that do not change what is trained: a re-run may differ in these.
+VOLATILE = ("run_dir", "overwrite", "devices", "jit_compile", "steps_per_execution", "verbose", "command")
+
+
+def comparable(config_dict):
+    """The part of a config that identifies a run (JSON round-tripped)."""
+    d = {k: v for k, v in config_dict.items() if k not in VOLATILE}
+    return json.loads(json.dumps(d, default=jsonable))
+
+
+def prepare(run_dir, config_dict, overwrite=False):
+    """Check `run_dir` against `config_dict` before anything is written.
+
+    Returns "new" (nothing there), "resume" (same config) or "complete" (same
+    config, finished). A run directory with a different config, or a non-empty
+    folder that is not a run directory, raises FileExistsError unless
+    `overwrite`; then it is removed (by `start`).
+    """
+    run_dir = pathlib.Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FileExistsError(f"run_dir {str(run_dir)!r} exists and is not a directory.")
+    if not run_dir.exists() or not any(run_dir.iterdir()):
+        return "new"
+    cfg_path = run_dir / "config.json"
+    if not cfg_path.exists():   # never delete a folder that is not a run directory, even with overwrite
+        raise FileExistsError(
+            f"run_dir {str(run_dir)!r} is not empty and holds no config.json (not a run directory); "
+            f"choose another --run-dir (an empty or new folder)."
+        )
+    if overwrite:
+        return "overwrite"
+    try:
+        old = comparable(json.loads(cfg_path.read_text()))
+    except json.JSONDecodeError as e:
+        raise FileExistsError(f"{cfg_path} is not valid JSON ({e}); pass --overwrite to start this run again.") from None
+    new = comparable(config_dict)
+    if old != new:
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        changes = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
+        raise FileExistsError(
+            f"run_dir {str(run_dir)!r} holds a run with a different config ({changes}); "
+            f"re-run with the same settings to resume, choose another --run-dir, or pass --overwrite."
+        )
+    return "complete" if (run_dir / "model_card.json").exists() else "resume"
+
+
+def start(run_dir, config_dict, state):
+    """Create (or, for state "overwrite", empty) the run directory and write config.json."""
+    run_dir = pathlib.Path(run_dir)
+    if state == "overwrite":
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if state in ("new", "overwrite"):
+        write_json(run_dir / "config.json", config_dict)
+
+
+def backup_epoch(backup_dir):
+    """The number of finished epochs that BackupAndRestore will resume from (0 when none)."""
+    meta = pathlib.Path(backup_dir) / "training_metadata.json"
+    try:
+        return int(json.loads(meta.read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def read_history(path):
+    """history.csv -> {column: [values]} (floats), in epoch order."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        return {}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    cols = rows[0].keys() if rows else []
+    return {c: [float(r[c]) if c != "epoch" else int(float(r[c])) for r in rows] for c in cols}
+
+
+def truncate_history(path, epochs):
+    """Keep the rows of the first `epochs` epochs only (a killed run may have logged one more)."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    header, body = rows[0], [r for r in rows[1:] if r and int(float(r[0])) < epochs]
+    buf = io.StringIO()
+    csv.writer(buf).writerows([header, *body])
+    atomic_write(path, buf.getvalue())
+    if epochs == 0:
+        path.unlink()
+
+
+def plot_curves(history, path, title="", eval_name="test"):
+    """Train error (dashed) and test error (bold) per epoch, as in the paper's Fig. 6."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [e + 1 for e in history.get("epoch", [])]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    if "top1" in history:
+        ax.plot(epochs, [100 * (1 - a) for a in history["top1"]], "--", color="C0", label="train error")
+    if "val_top1" in history:
+        ax.plot(epochs, [100 * (1 - a) for a in history["val_top1"]], "-", color="C0", lw=2.5, label=f"{eval_name} error")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("error (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_confusion(confusion, class_names, path, title=""):
+    """A confusion-matrix heat map (rows: true class, columns: predicted), counts in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    cm = np.asarray(confusion)
+    n = len(cm)
+    size = max(4, min(16, 0.5 * n + 2))
+    fig, ax = plt.subplots(figsize=(size, size), dpi=100)
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(n), [str(c) for c in class_names], rotation=90 if n > 10 else 45, ha="right")
+    ax.set_yticks(range(n), [str(c) for c in class_names])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    if n <= 20:
+        top = cm.max() or 1
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if cm[i, j] > top / 2 else "black")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def versions():
+    import keras
+    import tensorflow as tf
+
+    from .. import __version__
+
+    return {"keras_resnet": __version__, "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,74 @@
+"""The models shipped in saved_models/: they load, predict, and score what their cards claim."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import CIFAR_SUBSET, FASHION_MNIST, ROOT
+
+SHIPPED = sorted(p for p in (ROOT / "saved_models").glob("*") if (p / "model_card.json").exists())
+DATA = {"cifar10-subset": CIFAR_SUBSET, "fashion-mnist": FASHION_MNIST, "fashion_mnist": FASHION_MNIST}
+EXAMPLES = {"cifar10": ROOT / "keras_resnet/app/examples/cifar10/ship-drawn-rgba.png",
+            "fashion": ROOT / "keras_resnet/app/examples/fashion-mnist/ankle-boot-test0.png"}
+
+pytestmark = pytest.mark.skipif(not SHIPPED, reason="no models in saved_models/")
+
+
+def card(folder):
+    return json.loads((folder / "model_card.json").read_text())
+
+
+def example_for(folder):
+    return next(path for key, path in EXAMPLES.items() if key in folder.name)
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_card_is_complete_and_matches_the_model(folder):
+    c = card(folder)
+    for key in ("model", "dataset", "class_names", "input_shape", "preprocessing", "params", "macs", "metrics",
+                "training", "command"):
+        assert key in c, f"{folder.name}: model_card.json lacks {key!r}"
+    assert (folder / "model.keras").is_file() and (folder / "model.tflite").is_file() and (folder / "README.md").is_file()
+    assert f"{100 * c['metrics']['test_top1_accuracy']:.2f} %" in (folder / "README.md").read_text()
+
+    import keras_resnet as kr
+    from keras_resnet.deploy import load_keras_model
+
+    model = load_keras_model(folder)
+    assert kr.profile(model)["trainable_params"] == c["params"]["trainable"]
+    assert list(model.input_shape[1:]) == c["input_shape"]
+    assert model.output_shape[-1] == len(c["class_names"])
+
+
+@pytest.mark.parametrize("backend", ["keras", "tflite"])
+@pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_predict_in_a_fresh_process(folder, backend):
+    """A fresh `keras-resnet predict` (nothing but the package imported) loads what train wrote."""
+    target = folder / ("model.tflite" if backend == "tflite" else "model.keras")
+    proc = subprocess.run([sys.executable, "-m", "keras_resnet.cli", "predict", str(target), str(example_for(folder)),
+                           "-k", "3"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = card(folder)["class_names"]
+    assert sum(name in proc.stdout for name in names) >= 3
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_tflite_scores_what_the_card_claims_on_the_real_test_split(folder):
+    c = card(folder)
+    source = DATA.get(c["dataset"]["name"])
+    if source is None or not source.exists():
+        pytest.skip(f"{c['dataset']['name']} test split not available here")
+    from keras_resnet import data
+    from keras_resnet.deploy import open_predictor
+
+    test = data.load(str(source))
+    x, y = map(np.stack, zip(*[(im, label) for im, label in test.test.as_numpy_iterator()]))
+    assert len(y) == c["metrics"]["test_examples"]
+    predictor = open_predictor(folder / "model.tflite")
+    probs = np.concatenate([predictor.predict(x[i:i + 256]) for i in range(0, len(x), 256)])
+    accuracy = float((probs.argmax(1) == y).mean())
+    assert accuracy == pytest.approx(c["metrics"]["test_top1_accuracy"], abs=0.002)
