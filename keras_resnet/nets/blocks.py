@@ -37,7 +37,7 @@ import dataclasses
 
 import keras
 
-from .layers import FusedBatchNormalization, ZeroPadShortcut
+from .layers import FusedBatchNormalization, SubsamplingConv2D, ZeroPadShortcut
 
 SHORTCUTS = ("A", "B", "C")
 VERSIONS = ("v1", "v1.5", "v2")
@@ -63,14 +63,18 @@ def conv(x, filters, kernel, strides, prefix, opts, zero=False):
 
     A strided convolution larger than 1x1 pads explicitly by kernel // 2 on
     every side (as Caffe, Torch and PyTorch do) so that its outputs are centred
-    on the even input positions, the same positions option A samples.
+    on the even input positions, the same positions option A samples. A
+    strided 1x1 is a `SubsamplingConv2D` (equal to Conv2D, oneDNN-safe).
     """
     padding = "same"
     if strides > 1 and kernel > 1:
         x = keras.layers.ZeroPadding2D(kernel // 2, name=f"{prefix}_pad")(x)
         padding = "valid"
     regularizer = keras.regularizers.L2(opts.weight_decay / 2) if opts.weight_decay else None
-    return keras.layers.Conv2D(
+    # A strided 1x1 (projection shortcut, v1 bottleneck) subsamples first: same result, and it
+    # avoids a oneDNN crash in that kernel's gradient (layers.SubsamplingConv2D).
+    layer = SubsamplingConv2D if kernel == 1 and strides > 1 else keras.layers.Conv2D
+    return layer(
         filters,
         kernel,
         strides=strides,

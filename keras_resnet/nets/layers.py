@@ -118,3 +118,37 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
         self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
         return ops.cast(y, self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SubsamplingConv2D(keras.layers.Conv2D):
+    """`keras.layers.Conv2D` whose 1x1 strided case subsamples, then convolves.
+
+    A 1x1 convolution with stride s and "valid" padding reads only the inputs
+    at rows and columns 0, s, 2s, ...; it equals `x[:, ::s, ::s, :]` followed
+    by the same 1x1 convolution at stride 1 (same weights, same outputs, same
+    gradients). This layer computes it that way. It is used for the paper's
+    projection shortcuts where the feature map halves (options B and C,
+    Eqn. 2: y = F(x) + W_s x) and for the strided 1x1 of a v1 bottleneck.
+
+    Why: TensorFlow 2.21's oneDNN `Conv2DBackpropFilter` for a strided 1x1
+    kernel with fewer than 16 input channels corrupts the heap (abort or
+    segfault) when the batch size is odd, e.g. the last partial batch of an
+    epoch: seen on AMD EPYC Zen 4 (AVX-512 + BF16), float32 and bfloat16; a
+    narrow net (width 0.25 or 0.5) with option B/C dies in training. The
+    stride-1 1x1 kernel is not affected (`/work/shared/UPSTREAM.md`;
+    `tests/nets/test_crash_regression.py` trains every option and width).
+    Any other kernel size, stride or layout is plain `Conv2D`.
+    """
+
+    def _subsamples(self):
+        # "same" never pads a 1x1 kernel, so both paddings read the same inputs.
+        return self.kernel_size == (1, 1) and self.strides != (1, 1) \
+            and self.data_format == "channels_last" and self.dilation_rate == (1, 1)
+
+    def convolution_op(self, inputs, kernel):
+        if not self._subsamples():
+            return super().convolution_op(inputs, kernel)
+        sh, sw = self.strides
+        return ops.conv(inputs[:, ::sh, ::sw, :], kernel, strides=1, padding="valid",
+                        data_format=self.data_format)
