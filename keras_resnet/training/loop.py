@@ -15,8 +15,9 @@ re-run resumes. The run's settings are a `TrainConfig` (config.py).
 
 import dataclasses
 import math
+import os
 import pathlib
-import tempfile
+import shutil
 
 import numpy as np
 
@@ -248,9 +249,7 @@ def _train(config):
 
     if chief:
         rundir.start(run_dir, cfg, state)
-        backup_dir = run_dir / "backup"
-    else:
-        backup_dir = pathlib.Path(tempfile.mkdtemp(prefix="keras_resnet_worker_backup_"))
+    backup_dir = rundir.backup_dir(run_dir, None if chief else _task_index())
     done = rundir.backup_epoch(backup_dir)
     if chief:
         rundir.truncate_history(run_dir / "history.csv", done)
@@ -260,6 +259,7 @@ def _train(config):
     model.fit(prepared.train_ds, epochs=epochs, validation_data=eval_ds, shuffle=False,
               callbacks=_callbacks(run_dir, chief, backup_dir), verbose=config.verbose)
     if not chief:
+        shutil.rmtree(backup_dir, ignore_errors=True)    # finished: nothing left to resume
         return TrainResult(model, {}, None, {})
 
     metrics = evaluate(model, prepared.test_ds)
@@ -272,6 +272,12 @@ def _train(config):
     card = model_card(model, config, prepared, metrics, name, epochs=epochs, steps=steps, lr=lr, warmup=warmup)
     rundir.write_json(run_dir / "model_card.json", card)
     return TrainResult(model, history, run_dir, card["metrics"], card)
+
+
+def _task_index():
+    import json
+
+    return int(json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {}).get("index", 0))
 
 
 def _load_finished(run_dir):

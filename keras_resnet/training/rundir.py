@@ -4,6 +4,7 @@
     history.csv      one row per epoch (Keras CSVLogger): loss, top1, top5, val_*
     tensorboard/     TensorBoard logs
     backup/          BackupAndRestore: the state to resume from after a kill
+                     (other workers of a multi-worker run: backup/worker-<index>/)
     model.keras      the trained model (the last epoch's weights)
     curves.png       train and test error per epoch, like the paper's Fig. 6
     model_card.json  model, dataset, classes, input shape, preprocessing, params,
@@ -75,6 +76,18 @@ def start(run_dir, config_dict, state):
     run_dir.mkdir(parents=True, exist_ok=True)
     if state in ("new", "overwrite"):
         write_json(run_dir / "config.json", config_dict)
+
+
+def backup_dir(run_dir, worker_index=None):
+    """Where BackupAndRestore keeps the state to resume from.
+
+    The chief (`worker_index` None) uses `run_dir/backup/`; every other worker of a
+    multi-worker run keeps its own copy in `run_dir/backup/worker-<index>/` (on its
+    own host when the run directory is not shared), so that after a lost worker the
+    restarted job resumes every worker from the same finished epoch.
+    """
+    base = pathlib.Path(run_dir) / "backup"
+    return base if worker_index is None else base / f"worker-{int(worker_index)}"
 
 
 def backup_epoch(backup_dir):
