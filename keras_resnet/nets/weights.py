@@ -1,0 +1,256 @@
+"""Pretrained weights for the builders: `weights=` as in keras.applications.
+
+    kr.ResNet56(weights="cifar10")                 # a preset shipped in keras_resnet/presets/
+    kr.ResNet56(weights="cifar10", include_top=False, pooling="avg")    # all but the classifier
+    kr.build("resnet56", weights="run/model.keras")                     # our own saved model
+    kr.build("resnet50", weights="resnet50.pth")   # a PyTorch checkpoint keras_resnet.convert reads
+
+`weights` is None (random initialisation, the default), a path (`.weights.h5`, `.keras`, or a
+checkpoint `keras_resnet.convert` reads: `.th`, `.pth`, `.pt`, `.bin`, `.safetensors`), or a preset
+name. Presets ship inside the package (no download), each with its SHA-256 (checked before
+loading), licence and source in `presets/presets.json`.
+
+Weights carry their preprocessing: with a preset, a checkpoint or a `.keras` model that has
+preprocessing layers, the model gets the same preprocessing unless `preprocessing=` is passed. The
+architecture options the weights need (e.g. option A shortcuts, or v1.5 for torchvision bottlenecks)
+are filled in when not given and refused when contradicted; `classes` must match the weights' classifier
+when `include_top=True`.
+"""
+
+import functools
+import hashlib
+import importlib.resources
+import json
+import os
+import pathlib
+import warnings
+
+import keras
+
+WEIGHT_SUFFIXES = (".weights.h5", ".keras")
+ARCHITECTURE = ("shortcut", "plain", "version", "width", "bn_epsilon")
+_DEFAULTS = {"plain": False, "width": 1, "bn_epsilon": 1e-5}
+
+
+# --------------------------------------------------------------------------- presets
+
+
+def presets_dir():
+    """The folder of the shipped presets (inside the installed package)."""
+    return pathlib.Path(str(importlib.resources.files("keras_resnet") / "presets"))
+
+
+@functools.lru_cache(maxsize=1)
+def _presets():
+    path = presets_dir() / "presets.json"
+    if not path.exists():
+        return ()
+    return tuple(json.loads(path.read_text())["presets"])
+
+
+def list_presets():
+    """The shipped presets: dicts with model, weights, file, sha256, classes, preprocessing, source, licence, ..."""
+    return [dict(p) for p in _presets()]
+
+
+def _model_key(name):
+    return str(name).strip().lower().replace("-", "")
+
+
+def _available():
+    groups = {}
+    for p in _presets():
+        groups.setdefault(p["weights"], []).append(p["model"])
+    return "; ".join(f"weights={w!r} for {', '.join(ms)}" for w, ms in groups.items()) or "none installed"
+
+
+def get_preset(model, weights):
+    """The preset entry for `build(model, weights=weights)`; ValueError listing the presets if none."""
+    key = _model_key(model)
+    for p in _presets():
+        if p["model"] == key and p["weights"] == weights:
+            return dict(p)
+    if any(p["weights"] == weights for p in _presets()):
+        raise ValueError(f"No {weights!r} weights for {model!r}. Presets: {_available()}.")
+    raise ValueError(
+        f"Unknown weights {weights!r} for {model!r}: allowed None, a path to a "
+        f"{', '.join(WEIGHT_SUFFIXES)} file or a PyTorch checkpoint (.th, .pth, .pt, .bin, .safetensors), "
+        f"or a preset ({_available()})."
+    )
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def preset_file(entry):
+    """The preset's weights file, after checking its SHA-256."""
+    path = presets_dir() / entry["file"]
+    if not path.exists():
+        raise FileNotFoundError(f"Preset file of {entry['model']} weights={entry['weights']!r} is missing: {path}. "
+                                f"Reinstall keras-resnet-paper.")
+    digest = sha256(path)
+    if digest != entry["sha256"]:
+        raise ValueError(f"Preset file {path} is damaged or was modified: SHA-256 {digest}, expected "
+                         f"{entry['sha256']}. Reinstall keras-resnet-paper.")
+    return path
+
+
+# --------------------------------------------------------------------------- assigning weights by layer name
+
+
+def _learned_layers(model):
+    """Layers with weights, except preprocessing (its statistics come from `preprocessing=`)."""
+    return {l.name: l for l in model.layers if l.weights and not isinstance(l, keras.layers.Normalization)}
+
+
+def _listing(items, limit=8):
+    items = sorted(items)
+    return ", ".join(items[:limit]) + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+
+
+def assign_weights(model, weights, source, skip_top=False):
+    """Set every learned layer of `model` from `weights` (`{layer name: [arrays]}`), matched by name.
+
+    `skip_top` leaves out the classifier (`predictions`). One ValueError lists every layer the weights
+    lack, every extra layer and every shape that differs; nothing is set unless everything fits.
+    """
+    layers = _learned_layers(model)
+    given = {k: v for k, v in weights.items() if not (skip_top and k == "predictions")}
+    missing, extra = set(layers) - set(given), set(given) - set(layers)
+    wrong = []
+    for name in set(layers) & set(given):
+        want = [tuple(w.shape) for w in layers[name].weights]
+        got = [tuple(getattr(a, "shape", ())) for a in given[name]]
+        if want != got:
+            wrong.append(f"{name} {got} (model: {want})")
+    if missing or extra or wrong:
+        parts = ([f"layers without weights: {_listing(missing)}"] if missing else []) \
+            + ([f"weights for layers the model lacks: {_listing(extra)}"] if extra else []) \
+            + ([f"shape mismatches: {_listing(wrong)}"] if wrong else [])
+        raise ValueError(f"The weights of {source} do not fit {model.name}: " + "; ".join(parts) + ".")
+    for name, layer in layers.items():
+        layer.set_weights(given[name])
+    return model
+
+
+def assign_from_model(model, source_model, source, skip_top=False):
+    """Copy the learned layers of `source_model` into `model` by layer name (see `assign_weights`)."""
+    weights = {name: layer.get_weights() for name, layer in _learned_layers(source_model).items()}
+    return assign_weights(model, weights, source, skip_top=skip_top)
+
+
+def preprocessing_of(model):
+    """The `preprocessing` dict that rebuilds `model`'s `rescale` / `normalize` layers (None if it has none)."""
+    import numpy as np
+
+    out = {}
+    names = {l.name: l for l in model.layers}
+    if isinstance(names.get("rescale"), keras.layers.Rescaling):
+        out["scale"] = float(names["rescale"].scale)
+    norm = names.get("normalize")
+    if isinstance(norm, keras.layers.Normalization):
+        out["mean"] = np.ravel(keras.ops.convert_to_numpy(norm.mean)).astype(float).tolist()
+        out["std"] = np.sqrt(np.ravel(keras.ops.convert_to_numpy(norm.variance))).astype(float).tolist()
+    return out or None
+
+
+# --------------------------------------------------------------------------- build(..., weights=...)
+
+
+def _fit_kwargs(kwargs, needs, classes, preprocessing, what):
+    """The builder kwargs with what the weights need filled in; ValueError where the user contradicts them."""
+    kwargs = dict(kwargs)
+    for key, value in needs.items():
+        given = kwargs.get(key, _DEFAULTS.get(key))
+        if key in kwargs or key in _DEFAULTS:
+            if given != value:
+                raise ValueError(f"{what} needs {key}={value!r}, got {key}={given!r}.")
+        if key not in _DEFAULTS:
+            kwargs[key] = value
+    if kwargs.get("include_top", True) and classes is not None:
+        if kwargs.get("classes", classes) != classes:
+            raise ValueError(
+                f"classes={kwargs['classes']!r} with include_top=True and {what}: its classifier has {classes} "
+                f"classes. Use classes={classes}, or include_top=False to load all but the classifier."
+            )
+        kwargs["classes"] = classes
+    if "preprocessing" not in kwargs and preprocessing is not None:
+        kwargs["preprocessing"] = preprocessing
+    return kwargs
+
+
+def _is_path(weights):
+    if isinstance(weights, os.PathLike):
+        return True
+    from ..convert.checkpoints import SUFFIXES
+
+    text = str(weights).lower()
+    return text.endswith(WEIGHT_SUFFIXES + SUFFIXES) or os.sep in text or "/" in text or os.path.exists(text)
+
+
+def build_with_weights(build, name, weights, kwargs):
+    """`build(name, **kwargs)` with `weights` loaded (the `weights=` argument of every builder).
+
+    A `.weights.h5` file holds weights only and loads with Keras's `load_weights` into the model as
+    built (pass the `preprocessing` the weights were trained with); presets, checkpoints and `.keras`
+    files bring their preprocessing along.
+    """
+    include_top = kwargs.get("include_top", True)
+    if not isinstance(weights, (str, os.PathLike)):
+        raise ValueError(f"weights must be None, a path or a preset name, got {weights!r}.")
+    if not _is_path(weights):
+        entry = get_preset(name, weights)
+        what = f"{entry['model']} weights={weights!r}"
+        kwargs = _fit_kwargs(kwargs, entry["build"], entry["classes"], entry["preprocessing"], what)
+        path = preset_file(entry)
+        model = build(name, **kwargs)
+        source = build(entry["model"], classes=entry["classes"], preprocessing=entry["preprocessing"], **entry["build"])
+        source.load_weights(path)
+        return assign_from_model(model, source, what, skip_top=not include_top)
+
+    path = pathlib.Path(weights)
+    from ..convert.checkpoints import SUFFIXES, read_checkpoint
+
+    lowered = path.name.lower()
+    if not lowered.endswith(WEIGHT_SUFFIXES + SUFFIXES):
+        raise ValueError(f"weights={str(weights)!r}: allowed files are {', '.join(WEIGHT_SUFFIXES + SUFFIXES)} "
+                         f"(or a preset: {_available()}).")
+    if not path.exists():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    if lowered.endswith(SUFFIXES):
+        from ..convert.layouts import check_state, detect_layout, keras_weights
+
+        state = read_checkpoint(path)
+        layout = detect_layout(state, model=name)
+        check_state(state, layout, source=f"Checkpoint {path.name}")
+        what = f"checkpoint {path.name} ({layout.describe()})"
+        kwargs = _fit_kwargs(kwargs, layout.build_kwargs, layout.classes, layout.preprocessing, what)
+        model = build(name, **kwargs)
+        return assign_weights(model, keras_weights(state, layout), what, skip_top=not include_top)
+    if lowered.endswith(".keras"):
+        from .builders import deep_graph_recursion
+
+        with deep_graph_recursion():
+            source = keras.saving.load_model(path, compile=False)
+        head = {l.name: l for l in source.layers}.get("predictions")
+        classes = getattr(head, "units", None)
+        kwargs = _fit_kwargs(kwargs, {}, classes, preprocessing_of(source), f"weights={path.name}")
+        model = build(name, **kwargs)
+        return assign_from_model(model, source, path.name, skip_top=not include_top)
+    model = build(name, **kwargs)
+    try:
+        with warnings.catch_warnings():   # Keras warns once per layer before failing; the error says it all
+            warnings.simplefilter("ignore")
+            model.load_weights(path)
+    except Exception as e:
+        raise ValueError(
+            f"Cannot load {path} into {model.name}: {str(e).strip()[:300]}. A .weights.h5 file only loads into "
+            f"the architecture it was saved from (same options, preprocessing and head); a .keras file loads "
+            f"into variants (include_top=False, another preprocessing)."
+        ) from None
+    return model
