@@ -343,7 +343,12 @@ def build(name, /, **kwargs):
     `cifar_resnet<D>` forces the CIFAR family. `plain<D>` is `resnet<D>` with
     `plain=True`. Keyword arguments go to `cifar_resnet`, `imagenet_resnet`
     or `toy_skip_net`.
+    `weights=`: None, a path, or a preset such as "cifar10" (`keras_resnet.nets.weights`).
     """
+    if kwargs.get("weights") is not None:   # pretrained weights: nets/weights.py
+        from .weights import build_with_weights
+        return build_with_weights(build, name, kwargs.pop("weights"), kwargs)
+    kwargs.pop("weights", None)
     if not isinstance(name, str):
         raise ValueError(f"Model name must be a string, got {name!r}. Allowed: {_names_help()}.")
     key = name.strip().lower().replace("-", "")
