@@ -6,11 +6,12 @@ come from numpy arrays, a `tf.data.Dataset` (batched or not) or an
 `ImageData` of `keras_resnet.data` (its test split by default).
 """
 
-import json
 import os
 import pathlib
 
 import numpy as np
+
+from .. import registry
 
 
 def as_arrays(data, *, split="test", max_examples=None):
@@ -46,19 +47,10 @@ def as_arrays(data, *, split="test", max_examples=None):
 
 def check_fit(model, x, y):
     """ValueError unless `model` takes images shaped like `x` and has an output for every label in `y`."""
-    expected = tuple(model.input_shape[1:])
-    got = tuple(x.shape[1:])
-    if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
-        raise ValueError(
-            f"the dataset does not fit model {model.name!r}: its images are {got} but the model takes "
-            f"{expected} (None = any size); use data of that shape or a model built for it."
-        )
-    classes = model.output_shape[-1]
-    if y.min() < 0 or y.max() >= classes:
-        raise ValueError(
-            f"the dataset does not fit model {model.name!r}: its labels run from {y.min()} to {y.max()} "
-            f"but the model has {classes} outputs (labels must be 0..{classes - 1})."
-        )
+    from ..training.fit import check_fit as check
+
+    check(model.input_shape[1:], model.output_shape[-1], x.shape[1:], labels=y, model=f"model {model.name!r}",
+          data="the dataset")
 
 
 def top1_error(model, x, y, batch_size=256):
@@ -93,9 +85,11 @@ def run_history(run_dir):
 
 
 def run_card(run_dir):
-    """The model_card.json of a run directory as a dict, or {}."""
-    file = pathlib.Path(run_dir) / "model_card.json"
-    return json.loads(file.read_text()) if file.is_file() else {}
+    """The model_card.json of a run directory as a dict (checked: training.card.read_card), or {} when it has none."""
+    from ..training.card import CARD_FILE, read_card
+
+    file = pathlib.Path(run_dir) / CARD_FILE
+    return read_card(file) if file.is_file() else {}
 
 
 def label_of(path_or_name):
@@ -120,13 +114,12 @@ def family_names(depths, kinds=("plain", "resnet")):
 
     ValueError for a depth the CIFAR family cannot build (6n + 2, n >= 1).
     """
-    bad = [d for d in depths if not isinstance(d, (int, np.integer)) or d < 8 or (d - 2) % 6]
+    bad = [d for d in depths if not registry.is_cifar_depth(d)]
     if bad or not depths:
         raise ValueError(
-            f"depths must be CIFAR depths 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {list(depths) or 'none'}; "
-            f"cannot build {bad}."
+            f"depths must be CIFAR depths {registry.CIFAR_RULE}, got {list(depths) or 'none'}; cannot build {bad}."
         )
-    return [f"{'cifar_' if d in (50, 152) else ''}{kind}{d}" for kind in kinds for d in depths]
+    return [registry.model_name("cifar", d, plain=kind == "plain") for kind in kinds for d in depths]
 
 
 def _short(name):

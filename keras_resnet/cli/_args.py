@@ -2,6 +2,8 @@
 
 import argparse
 
+from .. import registry
+
 
 def shape(text):
     """'32,32,3' or 'None,None,3' -> (32, 32, 3) / (None, None, 3)."""
@@ -13,9 +15,9 @@ def shape(text):
 
 def add_model_options(p):
     """The builder's options, as flags: every subcommand that builds a model takes them."""
-    p.add_argument("--shortcut", choices=["A", "B", "C"], help="shortcut option (paper §3.3); default A for CIFAR, B for ImageNet")
+    p.add_argument("--shortcut", choices=registry.SHORTCUTS, help="shortcut option (paper §3.3); default A for CIFAR, B for ImageNet")
     p.add_argument("--plain", action="store_true", help="no shortcuts: the paper's plain net")
-    p.add_argument("--version", choices=["v1", "v1.5", "v2"], default="v1", help="v1 (paper), v1.5 (stride on the 3x3), v2 (pre-activation)")
+    p.add_argument("--version", choices=registry.VERSIONS, default="v1", help="v1 (paper), v1.5 (stride on the 3x3), v2 (pre-activation)")
     p.add_argument("--zero-init-residual", action="store_true", help="start the last BN gamma of each residual branch at 0")
     p.add_argument("--width", type=float, default=1, help="multiplier of every stage's filters (default 1)")
     p.add_argument("--input-shape", type=shape, help="H,W,C (default 32,32,3 for CIFAR, 224,224,3 for ImageNet)")

@@ -8,6 +8,7 @@ directories / .keras files (never trained again) or names trained into
 
 import shlex
 
+from .. import registry
 from ._args import shape
 
 TRAIN_FLAGS = ("epochs", "iterations", "batch_size", "recipe", "lr", "weight_decay", "seed")
@@ -56,7 +57,7 @@ def _common(p, default_depths, models=True):
     g.add_argument("--epochs", type=int, help="epochs (default: the paper's 64k iterations)")
     g.add_argument("--iterations", type=int, help="iterations instead of epochs")
     g.add_argument("--batch-size", type=int, help="global batch (default 128)")
-    g.add_argument("--recipe", choices=["paper", "cosine", "onecycle"], help="learning-rate schedule (default paper)")
+    g.add_argument("--recipe", choices=registry.RECIPES, help="learning-rate schedule (default paper)")
     g.add_argument("--lr", type=float, help="peak learning rate (default 0.1 x batch/128)")
     g.add_argument("--weight-decay", type=float, help="weight decay (default 1e-4)")
     g.add_argument("--width", type=float, help="multiplier of every stage's filters (default 1)")

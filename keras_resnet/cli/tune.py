@@ -4,6 +4,8 @@ import argparse
 import shlex
 import sys
 
+from .. import registry
+
 TUNE_HELP = """\
 examples:
   keras-resnet tune --dataset cifar10 --dir runs/tune --max-trials 12 --epochs 5
@@ -38,11 +40,11 @@ def register(sub):
     p = sub.add_parser("tune", help="search depth / shortcut / plain (and lr, width, ...) with keras-tuner",
                        epilog=TUNE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dir", required=True, help="the search directory (re-use it to resume)")
-    p.add_argument("--family", choices=["cifar", "imagenet"], default="cifar", help="which family of the zoo (default cifar)")
+    p.add_argument("--family", choices=registry.SEARCH_FAMILIES, default="cifar", help="which family of the zoo (default cifar)")
     p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="fix a hyperparameter (repeatable)")
     p.add_argument("--choice", action="append", metavar="NAME=V1,V2", help="restrict a hyperparameter to these values")
     p.add_argument("--range", action="append", metavar="NAME=LOW:HIGH", help="log range of lr or weight_decay")
-    p.add_argument("--tuner", choices=["random", "bayesian", "hyperband", "grid"], default="random",
+    p.add_argument("--tuner", choices=registry.TUNERS, default="random",
                    help="random (default), bayesian (Gaussian process), hyperband, grid (every architecture once)")
     p.add_argument("--max-trials", type=int, default=10, help="trials in all (default 10)")
     p.add_argument("--epochs", type=int, default=1, help="epochs per trial (hyperband: the most a trial trains)")
@@ -56,7 +58,7 @@ def register(sub):
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--recipe", choices=["paper", "cosine", "onecycle"], default="paper")
+    p.add_argument("--recipe", choices=registry.RECIPES, default="paper")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="pad-crop-flip augmentation (default: on for CIFAR-like data)")
     p.add_argument("--devices", help="comma-separated devices of each trial's MirroredStrategy, e.g. /gpu:0,/gpu:1")

@@ -1,12 +1,13 @@
 """`keras-resnet list` and `keras-resnet summary NAME`."""
 
+from .. import registry
 from ._args import add_model_options, model_kwargs
 
 
 def register(sub):
     p = sub.add_parser("list", help="list the named models (with --profile: parameters and MACs, like Table 6)")
     p.add_argument("--profile", action="store_true", help="build each model and count parameters and MACs (slow for resnet1202)")
-    p.set_defaults(func=run_list)
+    p.set_defaults(func=run_list, needs_tensorflow=lambda args: args.profile)   # the names alone: no TensorFlow
 
     p = sub.add_parser("summary", help="parameters, MACs and (with --layers) the layers of one model")
     p.add_argument("name", help="a model name from `keras-resnet list`, e.g. resnet56, plain20, resnet50")
@@ -29,21 +30,20 @@ def _human(n):
 
 
 def run_list(args):
-    from ..nets.builders import build, list_models
-    from ..nets.profiling import profile
-
     rows = []
-    for r in list_models():
+    for r in registry.list_models():
         row = dict(r, input=",".join(map(str, r["input_shape"])), shortcut=r["shortcut"] or "none",
                    depth=r["depth"] or "-")
         if args.profile:
+            from ..nets.builders import build
+            from ..nets.profiling import profile
+
             p = profile(build(r["name"]))
             row.update(params=f"{p['trainable_params']:,}", MACs=_human(p["macs"]))
         rows.append(row)
     cols = ["name", "family", "depth", "block", "shortcut", "input", "classes"]
     print(_table(rows, cols + (["params", "MACs"] if args.profile else [])))
-    print("\nAlso: resnet<D>/plain<D> for any CIFAR depth D = 6n+2 (resnet8, resnet14, ...); "
-          "cifar_resnet50 / cifar_resnet152 for the CIFAR nets of those depths.")
+    print(f"\nAlso: {registry.MORE_NAMES}.")
 
 
 def run_summary(args):

@@ -23,22 +23,16 @@ import zipfile
 
 import numpy as np
 
+from .. import registry
+from ..training.fit import check_fit
 from . import parity
 from .predictors import LABELS_FILE, KerasPredictor, load_keras_model, open_predictor, read_model_card
 from .parity import ParityError
 
-# format name -> file or folder written in the output directory
-FORMATS = {
-    "savedmodel": "saved_model",
-    "tflite": "model.tflite",          # float32
-    "tflite-fp16": "model_fp16.tflite",
-    "tflite-int8": "model_int8.tflite",  # full integer: uint8 in, uint8 out, int8 weights/activations
-    "onnx": "model.onnx",
-}
-ALIASES = {"saved-model": "savedmodel", "tf-saved-model": "savedmodel", "tflite-fp32": "tflite",
-           "fp32": "tflite", "float32": "tflite", "fp16": "tflite-fp16", "float16": "tflite-fp16",
-           "int8": "tflite-int8"}
-DEFAULT_FORMATS = ("savedmodel", "tflite")
+# format name -> file or folder written in the output directory (keras_resnet.registry)
+FORMATS = registry.EXPORT_FORMATS
+ALIASES = registry.EXPORT_FORMAT_ALIASES
+DEFAULT_FORMATS = registry.DEFAULT_EXPORT_FORMATS
 TOP_K = 5
 
 __all__ = ["export", "FORMATS", "DEFAULT_FORMATS", "ParityError", "resolve_formats", "saved_model_archive",
@@ -255,8 +249,8 @@ def _check_images(x, input_shape, what):
     if x is None or len(x) == 0:
         return None
     x = x[..., None] if x.ndim == 3 else x
-    if tuple(x.shape[1:]) != tuple(input_shape):
-        raise ValueError(f"{what} images have shape {list(x.shape[1:])} but the model takes {list(input_shape)}")
+    check_fit(input_shape, None, x.shape[1:], data=f"the {what} data",
+              fix="give images of the model's input size")
     return np.clip(x, 0, 255).astype(np.uint8)
 
 

@@ -37,10 +37,8 @@ import dataclasses
 
 import keras
 
+from ..registry import SHORTCUTS, VERSIONS  # noqa: F401  (re-exported: keras_resnet.nets.SHORTCUTS)
 from .layers import FusedBatchNormalization, SubsamplingConv2D, ZeroPadShortcut
-
-SHORTCUTS = ("A", "B", "C")
-VERSIONS = ("v1", "v1.5", "v2")
 
 
 @dataclasses.dataclass(frozen=True)

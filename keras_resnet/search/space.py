@@ -15,30 +15,37 @@ plain trial records no shortcut and the oracle never runs "plain with A" and
 
 import copy
 
-from ..nets.builders import IMAGENET_SPECS
+from .. import registry
 
-FAMILIES = ("cifar", "imagenet")
+FAMILIES = registry.SEARCH_FAMILIES
 HYPERPARAMETERS = ("depth", "plain", "shortcut", "version", "width", "lr", "weight_decay")
 CONTINUOUS = ("lr", "weight_decay")
-VERSIONS = {"cifar": ("v1", "v2"), "imagenet": ("v1", "v1.5", "v2")}
+VERSIONS = registry.FAMILY_VERSIONS
+
+
+def _shortcuts(family):
+    """The shortcut options, the family's default first (the first value a search tries)."""
+    default = registry.DEFAULT_SHORTCUTS[family]
+    return [default] + [s for s in registry.SHORTCUTS if s != default]
+
 
 # The default space of each family: every spec is {"fixed": v}, {"choice": [...]} or
 # {"range": [lo, hi], "sampling": "log"|"linear"}; "default" is the first value tried.
 DEFAULT_SPACES = {
     "cifar": {
-        "depth": {"choice": [20, 32, 44, 56, 110]},        # n = 3, 5, 7, 9, 18 (Table 6)
+        "depth": {"choice": [d for d in registry.CIFAR_DEPTHS if d <= 110]},  # n = 3, 5, 7, 9, 18 (Table 6)
         "plain": {"choice": [False, True]},                 # Fig. 6
-        "shortcut": {"choice": ["A", "B", "C"]},            # §3.3
-        "version": {"choice": ["v1", "v2"]},
+        "shortcut": {"choice": _shortcuts("cifar")},        # §3.3: A, B, C
+        "version": {"choice": list(VERSIONS["cifar"])},
         "width": {"choice": [1.0, 0.5, 2.0]},
         "lr": {"range": [0.01, 0.2], "sampling": "log", "default": 0.1},
         "weight_decay": {"range": [1e-5, 1e-3], "sampling": "log", "default": 1e-4},
     },
     "imagenet": {
-        "depth": {"choice": [18, 34, 50, 101, 152]},       # Table 1
+        "depth": {"choice": list(registry.IMAGENET_DEPTHS)},  # Table 1: 18, 34, 50, 101, 152
         "plain": {"choice": [False, True]},
-        "shortcut": {"choice": ["B", "A", "C"]},
-        "version": {"choice": ["v1", "v1.5", "v2"]},
+        "shortcut": {"choice": _shortcuts("imagenet")},     # B, A, C
+        "version": {"choice": list(VERSIONS["imagenet"])},
         "width": {"choice": [1.0, 0.5]},
         "lr": {"range": [0.01, 0.2], "sampling": "log", "default": 0.1},
         "weight_decay": {"range": [1e-5, 1e-3], "sampling": "log", "default": 1e-4},
@@ -66,20 +73,12 @@ def coerce(family, name, value):
     if name in ("shortcut", "version"):
         text = str(value).strip()
         text = text.upper() if name == "shortcut" else text.lower()
-        allowed = ("A", "B", "C") if name == "shortcut" else VERSIONS[family]
+        allowed = registry.SHORTCUTS if name == "shortcut" else VERSIONS[family]
         if text not in allowed:
             raise ValueError(f"{name} must be one of {', '.join(allowed)} for the {family} family, got {value!r}.")
         return text
     if name == "depth":
-        try:
-            depth = int(str(value).strip().lower().replace("resnet", "").replace("plain", ""))
-        except ValueError:
-            raise ValueError(f"depth must be an integer number of layers, got {value!r}.") from None
-        if family == "cifar" and (depth < 8 or (depth - 2) % 6):
-            raise ValueError(f"CIFAR depth must be 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {value!r}.")
-        if family == "imagenet" and depth not in IMAGENET_SPECS:
-            raise ValueError(f"ImageNet depth must be one of {', '.join(map(str, IMAGENET_SPECS))}, got {value!r}.")
-        return depth
+        return registry.parse_depth(value, family)
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -205,10 +204,7 @@ class SearchSpace:
 
     def model(self, values):
         """(model name, builder kwargs) of one trial: e.g. ("resnet56", {"shortcut": "B"}) or ("plain20", {})."""
-        depth = int(values["depth"])
-        kind = "plain" if values["plain"] else "resnet"
-        cifar_only = self.family == "cifar" and depth in IMAGENET_SPECS
-        name = f"{'cifar_' if cifar_only else ''}{kind}{depth}"
+        name = registry.model_name(self.family, int(values["depth"]), plain=bool(values["plain"]))
         kwargs = {}
         if not values["plain"] and values.get("shortcut"):
             kwargs["shortcut"] = values["shortcut"]

@@ -1,10 +1,78 @@
-"""The model card of a finished run (model_card.json): model, data, classes, preprocessing, cost, metrics."""
+"""The model card of a finished run (model_card.json): model, data, classes, preprocessing, cost, metrics.
 
-from . import rundir
-from .config import TrainConfig
+`model_card` makes one; `read_card` is the one reader of model_card.json in the package (the run
+directory, the search's best/, the experiments, evaluate, export, predict and the demo all call it):
+it checks the file is a JSON object with the fields every reader needs and names the file otherwise.
+This module imports nothing heavy at module level.
+"""
+
+import datetime
+import json
+import pathlib
+
+CARD_FILE = "model_card.json"
+REQUIRED = ("class_names", "input_shape")   # what every reader of a card needs
+
+
+def _check_fields(card, where, required):
+    if not isinstance(card, dict):
+        raise ValueError(f"{where} is not a JSON object (got a JSON {type(card).__name__}); expected the model card "
+                         "written by `keras-resnet train`")
+    missing = [k for k in required if card.get(k) in (None, [], {}, "")]
+    if missing:
+        raise ValueError(f"{where} lacks {', '.join(missing)} (a model card needs {', '.join(required)})")
+    names, shape = card.get("class_names"), card.get("input_shape")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        raise ValueError(f"{where}: class_names must be a list of strings, got {str(names)[:80]}")
+    if shape is not None and (not isinstance(shape, list) or len(shape) != 3 or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
+        raise ValueError(f"{where}: input_shape must be [height, width, channels] (positive integers), "
+                         f"got {str(shape)[:80]}")
+    for key in ("metrics", "model", "dataset", "training"):
+        if key in card and not isinstance(card[key], dict):
+            raise ValueError(f"{where}: {key} must be a JSON object, got {str(card[key])[:80]}")
+    return card
+
+
+def read_card(path, *, required=REQUIRED, where=None):
+    """The model card at `path` (a model_card.json, or a folder holding one) as a dict, checked.
+
+    FileNotFoundError when there is none. ValueError naming the file (`where`, default its path) and
+    what is wrong: not UTF-8 JSON, not a JSON object, a `required` field missing or empty, or
+    class_names / input_shape / metrics of the wrong type.
+    """
+    path = pathlib.Path(path)
+    file = path / CARD_FILE if path.is_dir() else path
+    where = where or str(file)
+    if not file.is_file():
+        raise FileNotFoundError(f"no model card: {file} does not exist")
+    try:
+        card = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{where} is not valid JSON (not UTF-8 text)") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where} is not valid JSON ({e})") from None
+    return _check_fields(card, where, tuple(required))
+
+
+def versions():
+    """The versions a card records: keras_resnet, TensorFlow, Keras."""
+    import keras
+    import tensorflow as tf
+
+    from .. import __version__
+
+    return {"keras_resnet": __version__, "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def now():
+    """The time a card records (UTC, ISO 8601)."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _call_repr(config):
+    from .config import TrainConfig
+
     args = ", ".join(f"{k}={v!r}" for k, v in config.to_dict().items()
                      if k != "command" and v != getattr(TrainConfig, k, None) and v not in ({}, None))
     return f"keras_resnet.training.train({args})"
@@ -35,6 +103,6 @@ def model_card(model, config, prepared, metrics, name, **schedule):
                     "test_examples": metrics["examples"]},
         "training": training,
         "command": config.command or _call_repr(config),
-        "created": rundir.now(),
-        "versions": rundir.versions(),
+        "created": now(),
+        "versions": versions(),
     }

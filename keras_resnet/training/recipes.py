@@ -15,11 +15,10 @@ towards zero) are alternatives built from Keras's own `CosineDecay`.
 """
 
 import math
-import re
 
 import keras
 
-RECIPES = ("paper", "cosine", "onecycle")
+from ..registry import RECIPES, model_depth  # noqa: F401  (model_depth re-exported: recipes.model_depth)
 
 PAPER_ITERATIONS = 64_000      # §4.2: "terminate training at 64k iterations"
 PAPER_MILESTONES = (0.5, 0.75)  # 32k and 48k of 64k
@@ -29,12 +28,6 @@ WARMUP_ITERATIONS = 400        # §4.2, ResNet-110: 0.01 "until the training err
 WARMUP_DEPTH = 110
 ONECYCLE_WARMUP = 0.3
 ONECYCLE_DIV = 25.0
-
-
-def model_depth(name):
-    """The depth in a model name ('resnet110' -> 110), or 0 when it has none."""
-    m = re.search(r"(\d+)$", str(name))
-    return int(m.group(1)) if m else 0
 
 
 def total_steps(steps_per_epoch, epochs=None, iterations=None):

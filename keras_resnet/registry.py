@@ -1,0 +1,195 @@
+"""The one source of names: model families and depths, options, recipes, tuners, export formats.
+
+Plain Python data and small functions, importing nothing heavy (no TensorFlow, no Keras, no numpy),
+so the command line can offer its `choices=` and check a model name before TensorFlow is imported.
+The builders (nets/), the search space (search/), the experiments (analysis/), the recipes
+(training/), the converter (convert/) and the CLI (cli/) all read these; none repeats them.
+
+Depths (He et al. 2016):
+    CIFAR (§4.2)      6n + 2 weighted layers for n >= 1: three stages of n basic blocks
+                      (the paper's ResNet-20/32/44/56/110/1202 are n = 3/5/7/9/18/200).
+    ImageNet (Tab. 1) 18, 34 (basic blocks), 50, 101, 152 (bottleneck blocks).
+
+Model names: `resnet<D>` / `plain<D>` (an ImageNet depth wins over a CIFAR one: resnet50 is the
+ImageNet net), `cifar_resnet<D>` / `cifar_plain<D>` forces the CIFAR family, and `toy_skip`.
+"""
+
+import collections
+import numbers
+import re
+
+# --------------------------------------------------------------------------- families and depths
+
+FAMILIES = ("cifar", "imagenet", "toy")
+KINDS = ("resnet", "plain")                  # residual nets and the paper's plain nets (same layers, no shortcut)
+
+CIFAR_DEPTHS = (20, 32, 44, 56, 110, 1202)   # the named CIFAR nets (Table 6)
+CIFAR_MIN_DEPTH = 8                          # n = 1
+CIFAR_RULE = "6n+2 for an integer n >= 1 (8, 14, 20, 26, 32, 44, 56, 110, 1202, ...)"
+
+# depth -> (block, blocks per stage conv2_x .. conv5_x), Table 1
+IMAGENET_SPECS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+IMAGENET_DEPTHS = tuple(IMAGENET_SPECS)
+
+DEFAULT_INPUT_SHAPES = {"cifar": (32, 32, 3), "imagenet": (224, 224, 3), "toy": (32, 32, 3)}
+DEFAULT_CLASSES = {"cifar": 10, "imagenet": 1000, "toy": 10}
+TOY_NAME = "toy_skip"
+
+# --------------------------------------------------------------------------- options of the builders
+
+SHORTCUTS = ("A", "B", "C")                  # §3.3: zero-padding identity / projections where the shape changes / everywhere
+DEFAULT_SHORTCUTS = {"cifar": "A", "imagenet": "B"}
+VERSIONS = ("v1", "v1.5", "v2")              # the paper, stride on the bottleneck's 3x3, pre-activation
+FAMILY_VERSIONS = {"cifar": ("v1", "v2"), "imagenet": ("v1", "v1.5", "v2")}  # v1.5 differs from v1 only in bottlenecks
+POOLINGS = (None, "avg", "max")
+
+# --------------------------------------------------------------------------- training, search, deployment
+
+RECIPES = ("paper", "cosine", "onecycle")    # §4.2 step schedule; cosine; one-cycle
+TUNERS = ("random", "bayesian", "hyperband", "grid")
+SEARCH_FAMILIES = ("cifar", "imagenet")
+
+# export format -> the file or folder written in the output directory
+EXPORT_FORMATS = {
+    "savedmodel": "saved_model",
+    "tflite": "model.tflite",                # float32
+    "tflite-fp16": "model_fp16.tflite",
+    "tflite-int8": "model_int8.tflite",      # full integer: uint8 in, uint8 out, int8 weights/activations
+    "onnx": "model.onnx",
+}
+EXPORT_FORMAT_ALIASES = {"saved-model": "savedmodel", "tf-saved-model": "savedmodel", "tflite-fp32": "tflite",
+                         "fp32": "tflite", "float32": "tflite", "fp16": "tflite-fp16", "float16": "tflite-fp16",
+                         "int8": "tflite-int8"}
+DEFAULT_EXPORT_FORMATS = ("savedmodel", "tflite")
+EXPORT_FORMATS_HELP = "savedmodel, tflite (float32), tflite-fp16, tflite-int8, onnx (needs tf2onnx)"
+PREDICTOR_BACKENDS = ("keras", "savedmodel", "tflite", "onnx")
+
+# --------------------------------------------------------------------------- depths
+
+
+def _is_integer(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_cifar_depth(depth):
+    """True for a depth the CIFAR family can build: 6n + 2 with n >= 1 (an integer)."""
+    return _is_integer(depth) and depth >= CIFAR_MIN_DEPTH and (depth - 2) % 6 == 0
+
+
+def check_depth(depth, family):
+    """`depth` as an int if `family` ("cifar" or "imagenet") can build it; ValueError saying what is allowed."""
+    if family == "cifar":
+        if not is_cifar_depth(depth):
+            raise ValueError(f"CIFAR ResNet depth must be {CIFAR_RULE}, got {depth!r}.")
+    elif family == "imagenet":
+        if not _is_integer(depth) or depth not in IMAGENET_SPECS:
+            raise ValueError(f"ImageNet ResNet depth must be one of {list(IMAGENET_DEPTHS)} (Table 1), got {depth!r}.")
+    else:
+        raise ValueError(f"family must be cifar or imagenet to have a depth, got {family!r}.")
+    return int(depth)
+
+
+def cifar_blocks(depth):
+    """n, the basic blocks per stage of the CIFAR net of `depth` = 6n + 2 (checked)."""
+    return (check_depth(depth, "cifar") - 2) // 6
+
+
+_DEPTH_TEXT = re.compile(r"^(?:cifar_)?(?:resnet|plain)?[-_]?(\d+)$")
+
+
+def parse_depth(value, family):
+    """A depth from a number or text ("56", "resnet56", "plain56"), checked against `family`'s depths."""
+    if isinstance(value, str):
+        m = _DEPTH_TEXT.match(value.strip().lower())
+        if not m:
+            raise ValueError(f"depth must be an integer number of layers, got {value!r}.")
+        value = int(m.group(1))
+    elif not _is_integer(value):
+        raise ValueError(f"depth must be an integer number of layers, got {value!r}.")
+    return check_depth(value, family)
+
+
+# --------------------------------------------------------------------------- model names
+
+ModelName = collections.namedtuple("ModelName", "name family kind depth")
+ModelName.__doc__ = """A parsed model name: family ("cifar" | "imagenet" | "toy"), kind ("resnet" | "plain" | "toy"), depth."""
+
+_NAME = re.compile(r"^(cifar_)?(resnet|plain)(\d+)$")
+
+
+def model_name(family, depth, plain=False):
+    """The name of a zoo model: ("cifar", 56, True) -> "plain56"; ("cifar", 50) -> "cifar_resnet50"."""
+    depth = check_depth(depth, family)
+    prefix = "cifar_" if family == "cifar" and depth in IMAGENET_SPECS else ""
+    return f"{prefix}{'plain' if plain else 'resnet'}{depth}"
+
+
+def list_models():
+    """The named models: a list of dicts with name, family, depth, block, shortcut, input_shape, classes."""
+    rows = []
+    for kind in KINDS:
+        for d in CIFAR_DEPTHS:
+            rows.append(dict(name=f"{kind}{d}", family="cifar", depth=d, block="basic",
+                             shortcut=None if kind == "plain" else DEFAULT_SHORTCUTS["cifar"],
+                             input_shape=DEFAULT_INPUT_SHAPES["cifar"], classes=DEFAULT_CLASSES["cifar"]))
+        for d, (block, _) in IMAGENET_SPECS.items():
+            rows.append(dict(name=f"{kind}{d}", family="imagenet", depth=d, block=block,
+                             shortcut=None if kind == "plain" else DEFAULT_SHORTCUTS["imagenet"],
+                             input_shape=DEFAULT_INPUT_SHAPES["imagenet"], classes=DEFAULT_CLASSES["imagenet"]))
+    rows.append(dict(name=TOY_NAME, family="toy", depth=None, block="skip", shortcut="identity",
+                     input_shape=DEFAULT_INPUT_SHAPES["toy"], classes=DEFAULT_CLASSES["toy"]))
+    return rows
+
+
+MORE_NAMES = ("resnet<D>/plain<D> for any CIFAR depth D = 6n+2 (e.g. resnet8), "
+              "cifar_resnet<D> to force the CIFAR family (e.g. cifar_resnet50)")
+
+
+def names_help():
+    """What `build` takes, for error messages: every named model, then the name patterns."""
+    return f"{', '.join(r['name'] for r in list_models())}; or {MORE_NAMES}"
+
+
+def parse_model_name(name):
+    """A model name -> ModelName; ValueError saying what was received and what is allowed.
+
+        parse_model_name("resnet56")       -> ModelName("resnet56", "cifar", "resnet", 56)
+        parse_model_name("ResNet-50")      -> ModelName("resnet50", "imagenet", "resnet", 50)
+        parse_model_name("cifar_resnet50") -> ModelName("cifar_resnet50", "cifar", "resnet", 50)
+        parse_model_name("plain20")        -> ModelName("plain20", "cifar", "plain", 20)
+        parse_model_name("toy_skip")       -> ModelName("toy_skip", "toy", "toy", None)
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"Model name must be a string, got {name!r}. Allowed: {names_help()}.")
+    key = name.strip().lower().replace("-", "")
+    if key == TOY_NAME:
+        return ModelName(key, "toy", "toy", None)
+    match = _NAME.match(key)
+    if not match:
+        raise ValueError(f"Unknown model name {name!r}. Allowed: {names_help()}.")
+    force_cifar, kind, depth = match.group(1), match.group(2), int(match.group(3))
+    if depth in IMAGENET_SPECS and not force_cifar:
+        return ModelName(key, "imagenet", kind, depth)
+    if is_cifar_depth(depth):
+        return ModelName(key, "cifar", kind, depth)
+    if force_cifar:
+        raise ValueError(f"Unknown model name {name!r}: cifar_ asks for the CIFAR family, whose depth must be "
+                         f"{CIFAR_RULE}; got {depth}. Allowed: {names_help()}.")
+    raise ValueError(
+        f"Unknown model name {name!r}: depth {depth} is neither an ImageNet depth "
+        f"({', '.join(map(str, IMAGENET_DEPTHS))}) nor a CIFAR depth {CIFAR_RULE}. Allowed: {names_help()}."
+    )
+
+
+def model_depth(name):
+    """The depth of a zoo model name ("resnet110" -> 110), or 0 for a name without one (toy_skip, unknown)."""
+    try:
+        return parse_model_name(name).depth or 0
+    except ValueError:
+        return 0
