@@ -15,6 +15,7 @@ import gradio as gr
 
 from .classify import ModelLoadError, _enlarge, predict
 from .folders import BACKENDS, FILES, discover_models
+from .tabs import add_tabs
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_MODELS_DIR = ROOT / "saved_models"
@@ -38,6 +39,7 @@ CSS = """
 #image img {width: 100%; height: 100%; object-fit: contain;}
 #card th {white-space: nowrap; text-align: left; vertical-align: top; width: 1%; padding-right: 1em;}
 #skipped {border-left: 4px solid #f59e0b; padding-left: 12px;}
+#explain-image img {width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;}
 """
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="sky")
 
@@ -218,6 +220,7 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
         model.change(select_model, [model], [backend, card], api_visibility="private").then(
             classify_if_image, inputs, outputs, api_visibility="private")
         backend.input(classify_if_image, inputs, outputs, api_visibility="private")
+        add_tabs(models, image, model)   # Where it looks / Switch blocks off / Compare models (tabs.py)
     demo.queue(default_concurrency_limit=4, max_size=64)
     demo.models, demo.skipped = models, skipped
     return demo
