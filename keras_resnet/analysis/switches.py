@@ -31,6 +31,8 @@ import re
 import keras
 from keras import ops
 
+from .. import _compat
+
 _BLOCK = re.compile(r"^(.*_block\d+)_")
 
 
@@ -110,7 +112,7 @@ class Block:
 
 def _nodes(model):
     """{layer name: its node in `model`} (a layer shared with a clone has several nodes)."""
-    return {node.operation.name: node for nodes in model._nodes_by_depth.values() for node in nodes}
+    return _compat.functional_nodes(model)
 
 
 def find_blocks(model):
@@ -119,7 +121,7 @@ def find_blocks(model):
     Raises ValueError for a model that is not a functional Keras model or has no
     `*_block<i>_*` layers.
     """
-    if not isinstance(model, keras.Model) or isinstance(model, keras.Sequential) or not hasattr(model, "_nodes_by_depth"):
+    if not _compat.is_functional(model):
         raise ValueError(f"expected a functional keras.Model (e.g. from keras_resnet.build), got {type(model).__name__}.")
     nodes = _nodes(model)
     groups = {}

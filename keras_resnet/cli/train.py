@@ -3,6 +3,7 @@
 import argparse
 import shlex
 
+from .._compat import parser_actions
 from ._args import add_model_options, model_kwargs
 
 
@@ -67,7 +68,7 @@ def register(sub):
 def _command(args):
     """The command line that reproduces `args` (non-default options only, in the parser's order)."""
     words = ["keras-resnet", "train", args.model]
-    for action in args.parser._actions:
+    for action in parser_actions(args.parser):
         if not action.option_strings or action.dest in ("help", "model"):
             continue
         value = getattr(args, action.dest, None)

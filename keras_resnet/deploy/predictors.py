@@ -187,14 +187,17 @@ class TFLitePredictor(Predictor):
     def __init__(self, path, num_threads=None, xnnpack=True):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+        from .._compat import hidden_native_logs  # noqa: I001
+
         path = pathlib.Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"TFLite model not found: {path}")
         resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         try:
-            self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads,
-                                           experimental_op_resolver_type=resolver)
-            self.interpreter.allocate_tensors()
+            with hidden_native_logs():    # LiteRT's XNNPACK INFO line, below TF_CPP_MIN_LOG_LEVEL (the CLI's 3)
+                self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads,
+                                               experimental_op_resolver_type=resolver)
+                self.interpreter.allocate_tensors()
         except Exception as e:  # noqa: BLE001
             raise ValueError(f"could not load {path} as a TFLite model: {type(e).__name__}: {str(e)[:300]}") from None
         self.input = self.interpreter.get_input_details()[0]
@@ -204,7 +207,9 @@ class TFLitePredictor(Predictor):
 
     def ops(self):
         """The operator names the file uses (e.g. CONV_2D); Flex ops would show as custom ops."""
-        return sorted({op["op_name"] for op in self.interpreter._get_ops_details()})
+        from .export import tflite_ops
+
+        return tflite_ops(self.path)
 
     def _predict(self, x):
         it, inp, out = self.interpreter, self.input, self.output

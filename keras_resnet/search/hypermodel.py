@@ -14,6 +14,8 @@ import time
 
 import keras_tuner as kt
 
+from .._compat import set_hyperband_max_trials
+
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 PROJECT = "search"
 SIDECAR = "keras_resnet_trial.json"
@@ -56,7 +58,7 @@ class ResNetHyperModel(kt.HyperModel):
         """`model.fit` on the pipelines of `training.prepare_data` (Hyperband passes `epochs`, `initial_epoch`)."""
         return model.fit(self.prepared.train_ds, validation_data=self.prepared.val_ds,
                          epochs=epochs or self.config.epochs, initial_epoch=initial_epoch,
-                         callbacks=callbacks, verbose=verbose)
+                         callbacks=callbacks, verbose=verbose, shuffle=False)   # the pipeline shuffles
 
 
 class _Recorded:
@@ -115,7 +117,7 @@ def make_tuner(kind, hypermodel, *, objective, max_trials, epochs, directory, se
         tuner = GridSearch(hypermodel, max_trials=max_trials, **common)
     elif kind == "hyperband":
         tuner = Hyperband(hypermodel, max_epochs=epochs, factor=hyperband_factor, **common)
-        tuner.oracle.max_trials = max_trials  # Hyperband stops at its brackets' end or at max_trials
+        set_hyperband_max_trials(tuner, max_trials)  # Hyperband stops at its brackets' end or at max_trials
     else:
         raise ValueError(f"Unknown tuner {kind!r}. Allowed: {', '.join(TUNERS)}.")
     tuner.trials_run = []

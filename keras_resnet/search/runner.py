@@ -96,9 +96,9 @@ def check_objective(objective, model, has_validation):
 
 def is_worker():
     """True in a keras-tuner worker process (KERASTUNER_ORACLE_IP set, tuner id not 'chief')."""
-    from keras_tuner.src.distribute import utils
+    from .._compat import kerastuner_is_worker
 
-    return utils.has_chief_oracle() and not utils.is_chief_oracle()
+    return kerastuner_is_worker()
 
 
 def _identity(space, config, tuner, objective, epochs):

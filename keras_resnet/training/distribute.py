@@ -12,13 +12,10 @@ Keras 3.15.1 `model.fit` under `MultiWorkerMirroredStrategy` is broken upstream
 (keras-team/keras#20585), in two places. We chose a small shim over a custom
 training step: the shim keeps everything `fit` gives (callbacks, BackupAndRestore,
 progress bars, CSV and TensorBoard logs) and changes two Keras functions only while
-a multi-worker strategy is in use. `tests/training/test_distribute.py` runs two workers
-without the shim and fails once upstream works on its own: then delete the shim.
-The two fixes:
-  1. `_maybe_symbolic_build` receives a `PerReplica` batch and tries to convert it
-     to a tensor; the shim builds from one local replica's batch instead.
-  2. `reduce_per_replica` reduces scalar metrics with `axis=0`; the shim reduces
-     rank-0 values with `axis=None`.
+a multi-worker strategy is in use. The shim lives with every other touch of a private
+API in `keras_resnet/_compat.py` (install_multiworker_shim, which says what it fixes);
+`tests/training/test_distribute.py` runs two workers without it and fails once upstream
+works on its own: then delete the shim.
 """
 
 import contextlib
@@ -26,6 +23,8 @@ import json
 import os
 
 import tensorflow as tf
+
+from .. import _compat
 
 
 def cluster_spec():
@@ -72,7 +71,7 @@ def get_strategy(devices=None):
         if devices:
             raise ValueError(f"TF_CONFIG names a cluster, so the devices come from it; do not also give devices={devices}.")
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        install_multiworker_shim()
+        _compat.install_multiworker_shim()
         return strategy
     if devices:
         known = {d.name.lower().replace("/job:localhost/replica:0/task:0", "").replace("/device:", "/")
@@ -98,62 +97,6 @@ def per_replica_batch(batch_size, strategy):
             f"replicas ({replicas}); use a multiple of {replicas}, e.g. {max(1, batch_size // replicas) * replicas or replicas}."
         )
     return batch_size // replicas
-
-
-# --------------------------------------------------------------------------- the multi-worker shim
-
-_ORIGINAL = {}
-
-
-def _is_multiworker(strategy):
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
-
-
-def install_multiworker_shim():
-    """Patch Keras's TensorFlow trainer so that `fit` works under MultiWorkerMirroredStrategy.
-
-    Idempotent; a no-op for every other strategy (the patched functions call the
-    originals unless the strategy is multi-worker).
-    """
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-
-    if _ORIGINAL:
-        return
-    _ORIGINAL["reduce_per_replica"] = tf_trainer.reduce_per_replica
-    _ORIGINAL["_maybe_symbolic_build"] = tf_trainer.TensorFlowTrainer._maybe_symbolic_build
-
-    def reduce_per_replica(values, strategy, reduction):
-        if _is_multiworker(strategy) and reduction in ("auto", "mean"):
-            def _mean(v):
-                axis = None if v.shape.rank == 0 else 0
-                return strategy.reduce("MEAN", v, axis=axis)
-            return tf.nest.map_structure(_mean, values)
-        return _ORIGINAL["reduce_per_replica"](values, strategy, reduction)
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        strategy = self._distribute_strategy
-        if strategy is None or not _is_multiworker(strategy) or iterator is None:
-            return _ORIGINAL["_maybe_symbolic_build"](self, iterator=iterator, data_batch=data_batch)
-        for _, _, it in iterator:
-            batch = next(it)
-            data_batch = tf.nest.map_structure(
-                lambda v: strategy.experimental_local_results(v)[0]
-                if isinstance(v, tf.distribute.DistributedValues) else v, batch)
-            break
-        with strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
-
-    tf_trainer.reduce_per_replica = reduce_per_replica
-    tf_trainer.TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
-
-
-def uninstall_multiworker_shim():
-    """Undo `install_multiworker_shim` (the test that watches upstream uses it)."""
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-
-    if _ORIGINAL:
-        tf_trainer.reduce_per_replica = _ORIGINAL.pop("reduce_per_replica")
-        tf_trainer.TensorFlowTrainer._maybe_symbolic_build = _ORIGINAL.pop("_maybe_symbolic_build")
 
 
 @contextlib.contextmanager

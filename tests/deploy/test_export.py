@@ -109,10 +109,8 @@ def test_tflite_builtin_ops_uint8_dynamic_batch(exported, held_out, keras_probs,
     from keras_resnet.deploy.predictors import tflite_embedded_labels
 
     path = exported[0] / fmt
-    assert flex_ops(path) == [] and "CONV_2D" in tflite_ops(path)
+    assert flex_ops(path) == [] and "CONV_2D" in tflite_ops(path)   # no Flex / custom operator (from the flatbuffer)
     it = Interpreter(model_path=str(path))
-    ops = {op["op_name"] for op in it._get_ops_details()}
-    assert ops and not any(op.startswith("Flex") or op == "CUSTOM" for op in ops)
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
     assert inp["dtype"] == np.uint8 and list(inp["shape_signature"]) == [-1, H, W, C]
     for n in (1, 7):

@@ -81,7 +81,7 @@ print("TRAIN_OK", len(r.history["epoch"]))
 """
 
 WORKER = COMMON + """
-from keras_resnet.training import distribute
+from keras_resnet import _compat
 from keras_resnet.training import TrainConfig, train, build_model, compile_model, get_strategy
 from keras_resnet import data as data_lib
 out, mode = sys.argv[1], sys.argv[2]
@@ -93,7 +93,7 @@ if mode == "train":
     weights = r.model.get_weights()
 else:   # upstream: plain Keras fit under MWMS, without our shim
     strategy = get_strategy()
-    distribute.uninstall_multiworker_shim()
+    _compat.uninstall_multiworker_shim()
     d = data_lib.load(out + "/tiny.npz")
     cfg = TrainConfig(model="resnet8", model_kwargs={"width": 0.25}, dataset=d, batch_size=16, epochs=1)
     import keras
@@ -157,6 +157,8 @@ def _two_workers(tmp_path, mode, timeout=300):
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, 9)
             outs.append((-9, "killed"))
+        finally:
+            p.stdout.close()
     return outs
 
 
@@ -181,11 +183,11 @@ def test_multiworker_two_processes_train_to_identical_weights(tiny_npz):
 
 
 def test_upstream_keras_fit_under_multiworker_is_still_broken_so_the_shim_is_needed(tiny_npz):
-    """When this fails, Keras fixed keras-team/keras#20585: delete distribute.install_multiworker_shim."""
+    """When this fails, Keras fixed keras-team/keras#20585: delete _compat.install_multiworker_shim."""
     outs = _two_workers(tiny_npz, "upstream", timeout=200)
     errors = [out for rc, out in outs if "UPSTREAM_ERROR" in out]
     if not errors and all(rc == 0 for rc, _ in outs):
         pytest.fail("Keras fit under MultiWorkerMirroredStrategy now works without the shim: remove it "
-                    "(keras_resnet/training/distribute.py) and this test.")
+                    "(keras_resnet/_compat.py, its call in training/distribute.py) and this test.")
     assert errors, [out[-2000:] for _, out in outs]
     assert any("PerReplica" in e or "Invalid reduction dimension" in e for e in errors), errors
