@@ -49,7 +49,9 @@ VARIANTS = {
 
 def training_setup(depth, batch, overrides=None, build_overrides=None):
     """The model, its TrainConfig and a repeated fixed batch, exactly as `keras_resnet.training` compiles them."""
-    import keras_resnet  # noqa: F401  first: it sets TF's start-up options (oneDNN) before TF loads
+    import keras_resnet
+
+    keras_resnet.configure_tensorflow()   # before TF loads: oneDNN on unless the variant's environment says 0
 
     import numpy as np
     import tensorflow as tf
@@ -70,7 +72,7 @@ def training_setup(depth, batch, overrides=None, build_overrides=None):
 def worker(args):
     """Runs in a child process: one variant, one depth; prints a JSON line."""
     model, cfg, ds = training_setup(args.depth, args.batch, *json.loads(args.overrides))
-    import keras  # after training_setup, which imports keras_resnet before TF
+    import keras  # after training_setup, which configures TF before it loads
 
     spe = cfg.steps_per_execution
     warm = max(3, spe)                                  # like the reference: 3 untimed steps first
@@ -94,7 +96,7 @@ def profile_ops(depth, batch, steps=3, top=12):
     import glob
     import tempfile
 
-    model, _, ds = training_setup(depth, batch)   # imports keras_resnet before TF: oneDNN as in training
+    model, _, ds = training_setup(depth, batch)   # configures TF before it loads: oneDNN as in training
     import tensorflow as tf
     try:
         from tsl.profiler.protobuf import xplane_pb2

@@ -5,32 +5,67 @@ Image Recognition" (CVPR 2016), for Keras 3 / TensorFlow.
     model = keras_resnet.ResNet56(classes=10)                 # CIFAR, option A
     model = keras_resnet.build("resnet50", version="v1.5")    # ImageNet, option B
     keras_resnet.profile(model)                               # params and MACs
+
+Importing the package has no side effects (no environment variable, no matplotlib backend) and is
+light: the public names below load their subpackage (and TensorFlow) when first used. Call
+`keras_resnet.configure_tensorflow()` before importing TensorFlow to turn on its oneDNN kernels.
+Keras finds this package's layers by name (`keras.saving.load_model`) once `keras_resnet.nets` is
+imported; it is imported here already when Keras was loaded first.
 """
 
-import os
+import importlib
+import sys
 
-# Quiet TensorFlow's C++ start-up logs unless the user asked for them.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# oneDNN convolution kernels: TF 2.21 leaves them off on this kind of CPU, and they train
-# ResNet-20 ~1.9x faster (benchmarks/train_throughput.py --variant default --variant onednn).
-# Must be set before TensorFlow is imported; set TF_ENABLE_ONEDNN_OPTS=0 to opt out.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-
-from .training import metrics  # noqa: F401  registers TopK, which compiled models saved by train() reference
-from .nets.layers import FusedBatchNormalization, ZeroPadShortcut
-from .nets.builders import (
-    ResNet18, ResNet20, ResNet32, ResNet34, ResNet44, ResNet50, ResNet56, ResNet101,
-    ResNet110, ResNet152, ResNet1202, build, cifar_resnet, imagenet_resnet, list_models,
-    toy_skip_net,
-)
-from .deploy.images import load_image
-from .deploy.predictors import open_predictor
-from .nets.profiling import profile
+from .runtime import PerformanceWarning, configure_tensorflow
 
 __version__ = "0.1.0"
 
+# public name -> the module that defines it (imported on first access)
+_LAZY = {
+    **dict.fromkeys(
+        ("ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56", "ResNet101",
+         "ResNet110", "ResNet152", "ResNet1202", "build", "cifar_resnet", "imagenet_resnet", "toy_skip_net"),
+        ".nets.builders"),
+    "list_models": ".registry",
+    "FusedBatchNormalization": ".nets.layers",
+    "SubsamplingConv2D": ".nets.layers",
+    "ZeroPadShortcut": ".nets.layers",
+    "profile": ".nets.profiling",
+    "load_image": ".deploy.images",
+    "open_predictor": ".deploy.predictors",
+}
+_SUBPACKAGES = ("analysis", "app", "cli", "convert", "data", "deploy", "io", "nets", "registry", "search", "training")
+
 __all__ = [
-    "FusedBatchNormalization", "ZeroPadShortcut", "build", "cifar_resnet", "imagenet_resnet", "toy_skip_net", "list_models",
-    "profile", "load_image", "open_predictor", "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56",
+    "FusedBatchNormalization", "PerformanceWarning", "SubsamplingConv2D", "ZeroPadShortcut", "build", "cifar_resnet",
+    "configure_tensorflow", "imagenet_resnet", "toy_skip_net", "list_models", "profile", "load_image",
+    "open_predictor", "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56",
     "ResNet101", "ResNet110", "ResNet152", "ResNet1202",
 ]
+
+
+def _register_keras_objects():
+    """Register our layers and the TopK metric with Keras (so `keras.saving.load_model` finds them)."""
+    from .nets import layers  # noqa: F401
+    from .training import metrics  # noqa: F401  TopK: compiled models saved by train() reference it
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name], __name__)
+        if _LAZY[name] != ".registry":
+            _register_keras_objects()
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))
+
+
+if "keras" in sys.modules:   # Keras is loaded already: registering costs nothing more, and load_model then works
+    _register_keras_objects()

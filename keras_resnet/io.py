@@ -37,14 +37,21 @@ def jsonable(o):
     return str(o)
 
 
-def save_figure(fig, path, **savefig_kwargs):
-    """Save a matplotlib figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
+def new_figure(**figure_kwargs):
+    """A matplotlib `Figure` that pyplot does not track: no backend switch, no global figure list, nothing
+    to close. Draw with `fig.subplots(...)`; write it with `save_figure`."""
+    from matplotlib.figure import Figure
 
+    return Figure(**figure_kwargs)
+
+
+def save_figure(fig, path, **savefig_kwargs):
+    """Save a matplotlib figure as PNG atomically (Agg, whatever pyplot's backend is)."""
     path = pathlib.Path(path)
     tmp = _temporary(path)
     try:
         fig.savefig(tmp, format="png", **savefig_kwargs)
-    finally:
-        plt.close(fig)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)

@@ -4,7 +4,7 @@ import os
 import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as keras_resnet/__init__.py does
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the keras-resnet command does (runtime.configure_tensorflow)
 
 import numpy as np
 import pytest

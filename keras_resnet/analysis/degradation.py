@@ -17,6 +17,8 @@ import re
 
 import numpy as np
 
+from .report import styled
+
 _DEPTH = re.compile(r"(\d+)")
 
 
@@ -72,6 +74,7 @@ def final_errors(trained, x_train=None, y_train=None, x_test=None, y_test=None, 
     return sorted(rows, key=lambda r: (r["kind"] != "plain", r["depth"]))
 
 
+@styled
 def plot_degradation(curves, held_out="test", dataset=""):
     """Fig. 6: plain nets (left) and ResNets (right); dashed = training error, bold = test error."""
     from .report import new_figure

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from .report import styled
 from .sources import check_fit, top1_error
 from .switches import instrument, residual_blocks, set_kept
 
@@ -102,6 +103,7 @@ def summarize_random(rows):
 _COLORS = ["tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown"]
 
 
+@styled
 def plot_single(results):
     """Error per deleted block, one line per model, downsampling blocks shaded (Veit et al. Fig. 3).
 
@@ -134,6 +136,7 @@ def plot_single(results):
     return fig
 
 
+@styled
 def plot_random(summaries):
     """Mean test error (band: min..max over draws) against the number k of deleted blocks (Fig. 5a).
 

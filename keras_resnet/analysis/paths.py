@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .report import styled
 from .switches import instrument
 
 
@@ -121,6 +122,7 @@ def summarize_gradients(rows, n):
     return out
 
 
+@styled
 def plot_paths(summary, n, name, effective=None):
     """Veit et al. Fig. 6: (a) path lengths, (b) gradient magnitude per path, (c) total gradient per length."""
     from .report import new_figure

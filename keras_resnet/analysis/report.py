@@ -7,19 +7,29 @@ into place, so an interrupted experiment never leaves half a file.
 
 import csv
 import datetime
+import functools
 import io
 import pathlib
 import shlex
 import sys
 
-import matplotlib
+from ..io import atomic_write, save_figure
+from ..io import new_figure as new_matplotlib_figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+# The experiments' figures: small PNGs for docs, light grid. Applied with matplotlib.rc_context while a
+# figure is drawn and saved (`styled`, ExperimentFolder.figure); matplotlib's global rcParams stay untouched.
+STYLE = {"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
 
-from ..io import atomic_write, save_figure  # noqa: E402
 
-plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
+def styled(plot):
+    """Decorator: run a plotting function under STYLE (font sizes and grids are fixed when artists are made)."""
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context(STYLE):
+            return plot(*args, **kwargs)
+    return wrapper
 
 
 def default_command():
@@ -65,8 +75,11 @@ class ExperimentFolder:
         return self.path(name)
 
     def figure(self, name, fig):
-        """Save a matplotlib figure as PNG and close it; returns the path."""
-        save_figure(fig, self.path(name), bbox_inches="tight")
+        """Save a matplotlib figure as PNG (in STYLE: tick labels are made while it is drawn); returns the path."""
+        import matplotlib
+
+        with matplotlib.rc_context(STYLE):
+            save_figure(fig, self.path(name), bbox_inches="tight")
         self.files.append(name)
         return self.path(name)
 
@@ -111,5 +124,10 @@ def markdown_table(rows, columns, formats=None):
 
 
 def new_figure(ncols=1, nrows=1, width=5.0, height=3.6, **kw):
-    """A figure with a grid of axes, sized per panel (small PNGs for docs)."""
-    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)
+    """A figure (`matplotlib.figure.Figure`, not tracked by pyplot) with a grid of axes, sized per panel;
+    returns (fig, axes) like `pyplot.subplots(..., squeeze=False)`."""
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):
+        fig = new_matplotlib_figure(figsize=(width * ncols, height * nrows), dpi=STYLE["figure.dpi"])
+        return fig, fig.subplots(nrows, ncols, squeeze=False, **kw)

@@ -20,6 +20,7 @@ one `keras.Model` over the intermediate tensors of the functional graph.
 
 import numpy as np
 
+from .report import styled
 from .sources import check_fit
 from .switches import _nodes
 
@@ -50,7 +51,7 @@ def layer_responses(model, x, y=None, *, batch_size=128, progress=True):
         check_fit(model, x, np.zeros(1, "int64"))
     names = response_layers(model)
     nodes = _nodes(model)
-    probe = keras.Model(model.inputs, [nodes[n].output_tensors[0] for n in names], name=f"{model.name}_responses")
+    probe = keras.Model(model.input, [nodes[n].output_tensors[0] for n in names], name=f"{model.name}_responses")
 
     @tf.function(reduce_retracing=True)
     def moments(images):
@@ -76,6 +77,7 @@ def layer_responses(model, x, y=None, *, batch_size=128, progress=True):
 _STYLES = {"plain": "--", "resnet": "-"}
 
 
+@styled
 def plot_responses(results):
     """Fig. 7: std per layer in network order (top) and sorted by magnitude (bottom).
 

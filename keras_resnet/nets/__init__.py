@@ -11,12 +11,12 @@ from .builders import (
     ResNet110, ResNet152, ResNet1202, build, cifar_resnet, deep_graph_recursion, imagenet_resnet, list_models,
     toy_skip_net,
 )
-from .layers import FusedBatchNormalization, ZeroPadShortcut
+from .layers import FusedBatchNormalization, SubsamplingConv2D, ZeroPadShortcut
 from .profiling import profile
 
 __all__ = [
     "BLOCKS", "SHORTCUTS", "VERSIONS", "BlockOptions", "CIFAR_DEPTHS", "IMAGENET_SPECS", "FusedBatchNormalization",
-    "ZeroPadShortcut", "build", "cifar_resnet", "deep_graph_recursion", "imagenet_resnet", "list_models",
+    "SubsamplingConv2D", "ZeroPadShortcut", "build", "cifar_resnet", "deep_graph_recursion", "imagenet_resnet", "list_models",
     "profile", "toy_skip_net", "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56",
     "ResNet101", "ResNet110", "ResNet152", "ResNet1202",
 ]

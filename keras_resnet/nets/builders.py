@@ -24,6 +24,7 @@ import sys
 import keras
 import numpy as np
 
+from ..runtime import check_onednn
 from .blocks import SHORTCUTS, VERSIONS, BlockOptions, bn, conv, conv_bn_relu, relu, stage
 
 CIFAR_DEPTHS = (20, 32, 44, 56, 110, 1202)
@@ -150,8 +151,10 @@ def deep_graph_recursion(limit=20_000):
 
 
 def _model(inputs, input_tensor, outputs, name):
+    check_onednn()   # once per process: warns if TF's oneDNN kernels are off by default here (runtime.py)
     if input_tensor is not None:
-        inputs = keras.utils.get_source_inputs(input_tensor)
+        sources = keras.utils.get_source_inputs(input_tensor)
+        inputs = sources[0] if len(sources) == 1 else sources   # one tensor: calling the model with one raises no warning
     with deep_graph_recursion():
         return keras.Model(inputs, outputs, name=name)
 

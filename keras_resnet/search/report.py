@@ -133,14 +133,13 @@ def to_markdown(rows, objective, title=None, label=None):
 
 def plot_pareto(rows, path, title="accuracy against cost"):
     """Best validation accuracy against MACs (log scale), residual vs plain, Pareto front joined."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
 
+    from ..io import new_figure
+
     pts = [r for r in rows if r.get("macs") and r.get("best_val_accuracy") is not None]
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    fig = new_figure(figsize=(7, 4.5), dpi=100)
+    ax = fig.subplots()
     markers = {"A": "o", "B": "s", "C": "^", None: "x"}
     for plain, color, label in ((False, "C0", "residual"), (True, "C3", "plain")):
         for shortcut, marker in markers.items():

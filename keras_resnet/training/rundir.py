@@ -20,7 +20,7 @@ import json
 import pathlib
 import shutil
 
-from ..io import atomic_write, jsonable, save_figure, write_json  # noqa: F401  (write_json re-exported)
+from ..io import atomic_write, jsonable, new_figure, save_figure, write_json  # noqa: F401  (write_json re-exported)
 
 # TrainConfig fields that do not change what is trained: a re-run may differ in these.
 VOLATILE = ("run_dir", "overwrite", "devices", "jit_compile", "steps_per_execution", "verbose", "command")
@@ -129,13 +129,9 @@ def truncate_history(path, epochs):
 
 def plot_curves(history, path, title="", eval_name="test"):
     """Train error (dashed) and test error (bold) per epoch, as in the paper's Fig. 6."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     epochs = [e + 1 for e in history.get("epoch", [])]
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig = new_figure(figsize=(6, 4), dpi=100)
+    ax = fig.subplots()
     if "top1" in history:
         ax.plot(epochs, [100 * (1 - a) for a in history["top1"]], "--", color="C0", label="train error")
     if "val_top1" in history:
@@ -151,16 +147,13 @@ def plot_curves(history, path, title="", eval_name="test"):
 
 def plot_confusion(confusion, class_names, path, title=""):
     """A confusion-matrix heat map (rows: true class, columns: predicted), counts in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
     cm = np.asarray(confusion)
     n = len(cm)
     size = max(4, min(16, 0.5 * n + 2))
-    fig, ax = plt.subplots(figsize=(size, size), dpi=100)
+    fig = new_figure(figsize=(size, size), dpi=100)
+    ax = fig.subplots()
     ax.imshow(cm, cmap="Blues")
     ax.set_xticks(range(n), [str(c) for c in class_names], rotation=90 if n > 10 else 45, ha="right")
     ax.set_yticks(range(n), [str(c) for c in class_names])

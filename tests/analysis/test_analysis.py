@@ -176,7 +176,7 @@ def test_layer_responses_take_the_bn_after_each_3x3_conv(rng):
     x = rng.uniform(0, 255, (10, *SHAPE)).astype("float32")
     rows = A.layer_responses(model, x, batch_size=4, progress=False)  # batches of 4, 4, 2: pooled moments
     assert [r["layer"] for r in rows] == names and [r["index"] for r in rows] == list(range(1, 14))
-    probe = keras.Model(model.inputs, model.get_layer("conv3_block2_1_bn").output)
+    probe = keras.Model(model.input, model.get_layer("conv3_block2_1_bn").output)
     expected = np.asarray(probe(x, training=False)).std()
     assert math.isclose(rows[names.index("conv3_block2_1_bn")]["std"], expected, rel_tol=1e-4)
 

@@ -16,7 +16,7 @@ def trainable(model):
 
 
 def sub_model(model, layer_names):
-    return keras.Model(model.inputs, [model.get_layer(n).output for n in layer_names])
+    return keras.Model(model.input, [model.get_layer(n).output for n in layer_names])
 
 
 # --------------------------------------------------------------------------- exact counts
@@ -151,7 +151,7 @@ def test_models_use_fused_batch_norm_unless_asked_not_to(rng):
 def test_option_a_shortcut_inside_the_model_subsamples_even_positions(rng):
     model = kr.build("resnet20")
     block_in = model.get_layer("conv2_block3_out").output
-    probe = keras.Model(model.inputs, [block_in, model.get_layer("conv3_block1_shortcut").output])
+    probe = keras.Model(model.input, [block_in, model.get_layer("conv3_block1_shortcut").output])
     x_in, short = [np.asarray(o) for o in probe(rng.uniform(0, 1, (2, 32, 32, 3)), training=False)]
     assert short.shape == (2, 16, 16, 32)
     np.testing.assert_array_equal(short[..., :16], x_in[:, ::2, ::2, :])
@@ -189,7 +189,7 @@ def test_zero_init_makes_every_block_an_identity(rng, name, kwargs, branch_ends)
     adds = [l for l in model.layers if l.name.endswith("_add")]
     branches = [model.get_layer(a.name.replace("_add", branch_ends)).output for a in adds]
     shortcuts = [a.input[0] for a in adds]
-    probe = keras.Model(model.inputs, branches + shortcuts + [a.output for a in adds])
+    probe = keras.Model(model.input, branches + shortcuts + [a.output for a in adds])
     outs = [np.asarray(o) for o in probe(rng.uniform(0, 1, (2,) + model.input_shape[1:]), training=False)]
     n = len(adds)
     for branch in outs[:n]:
@@ -237,7 +237,7 @@ def test_preprocessing_inside_the_model(rng):
     mean, std = [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]
     model = kr.ResNet20(preprocessing={"scale": 1 / 255, "mean": mean, "std": std})
     x = rng.integers(0, 256, (2, 32, 32, 3)).astype("uint8")
-    normalized = np.asarray(keras.Model(model.inputs, model.get_layer("normalize").output)(x))
+    normalized = np.asarray(keras.Model(model.input, model.get_layer("normalize").output)(x))
     np.testing.assert_allclose(normalized, (x / 255.0 - mean) / std, rtol=1e-4, atol=1e-5)
 
 

@@ -351,7 +351,8 @@ def test_distributed_chief_and_two_workers_on_loopback(tiny_npz, tmp_path):
     ids = [i.strip() for t in ran.values() for i in t.split(",") if i.strip() not in ("", "none")]
     assert sorted(ids) == ["0", "1", "2"], ran  # every trial ran once, on a worker
     assert "ran 0 trial(s)" in out["chief"] and "worker finished" in out["tuner0"]
-    rows = json.loads(json.dumps([dict(r) for r in __import__("csv").DictReader(open(directory / "results.csv"))]))
+    with open(directory / "results.csv", newline="") as f:
+        rows = [dict(r) for r in __import__("csv").DictReader(f)]
     assert [r["status"] for r in rows] == ["COMPLETED"] * 3
     assert {r["tuner_id"] for r in rows} <= {"tuner0", "tuner1"}
     assert (directory / "best" / "model.keras").exists() and (directory / "best" / "model_card.json").exists()

@@ -225,8 +225,8 @@ def test_sigkill_mid_epoch_then_rerun_resumes_and_finishes_the_same_epochs(tmp_p
     cmd = [sys.executable, "-m", "keras_resnet.cli", "train", *TINY, "--dataset", data, "--epochs", "4",
            "--batch-size", "16", "--run-dir", str(run), "--quiet"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    log = open(tmp_path / "first.log", "w")
-    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    with open(tmp_path / "first.log", "w") as log:      # the child keeps its own copy of the file
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     meta = run / "backup" / "training_metadata.json"
     deadline = time.time() + 400   # generous: the CPU is shared
     try:

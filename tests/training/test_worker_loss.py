@@ -40,9 +40,9 @@ def _start_workers(tmp_path, data, log_name):
         cmd = ["timeout", "-k", "5", "400", sys.executable, "-m", "keras_resnet.cli", "train", "resnet8",
                "--width", "0.25", "--input-shape", "16,16,1", "--dataset", str(data), "--epochs", str(EPOCHS),
                "--batch-size", "16", "--no-augment", "--quiet", "--run-dir", str(tmp_path / "run")]
-        log = open(tmp_path / f"{log_name}{i}.log", "w")
-        procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-                                      start_new_session=True))
+        with open(tmp_path / f"{log_name}{i}.log", "w") as log:     # the child keeps its own copy of the file
+            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                                          start_new_session=True))
     return procs
 
 
