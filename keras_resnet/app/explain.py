@@ -73,7 +73,7 @@ class GradCAM:
         activation = getattr(getattr(head, "activation", None), "__name__", None)
         dense_softmax = isinstance(head, keras.layers.Dense) and activation == "softmax"
         outputs = [features, model.outputs[0]] + ([head.input] if dense_softmax else [])
-        sub = keras.Model(model.inputs, outputs, name=f"{model.name}_gradcam")
+        sub = keras.Model(model.input, outputs, name=f"{model.name}_gradcam")   # one tensor in: called with one
         self.feature_shape = tuple(features.shape[1:])
         self.num_classes = int(model.outputs[0].shape[-1])
 

@@ -142,7 +142,7 @@ def test_gradcam_equals_the_cam_formula_of_a_gap_dense_head(served, tmp_path):
     r = explaining.explain(entry, path, 1)
     model = keras.saving.load_model(root / "tiny-color" / "model.keras")
     x = ga.prepare_image(path, entry.input_shape)[None].astype("float32")
-    fmap = keras.Model(model.inputs, model.get_layer(r["layer"]).output)(x).numpy()[0]
+    fmap = keras.Model(model.input, model.get_layer(r["layer"]).output)(x).numpy()[0]
     kernel = model.get_layer("predictions").get_weights()[0]
     cam = np.maximum(fmap @ kernel[:, entry.class_names.index(r["class_"])], 0)
     assert cam.max() > 0
