@@ -14,14 +14,14 @@ examples/   the example images shown under each model (one folder per dataset)
 """
 
 from .folders import BACKENDS, FILES, ModelEntry, discover_models, read_model_folder
-from .classify import ModelLoadError, get_predictor, predict, prepare_image
+from .classify import ModelLoadError, get_predictor, model_input_file, predict, prepare_image
 from .ui import (
-    CSS, DEFAULT_MODELS_DIR, EXAMPLES_DIR, THEME, TITLE, build_demo, card_markdown, examples_for, launch,
+    CSS, DEFAULT_MAX_FILE_SIZE, DEFAULT_MODELS_DIR, EXAMPLES_DIR, THEME, TITLE, build_demo, card_markdown, examples_for, launch,
     readable_upload_errors, skipped_markdown,
 )
 
 __all__ = [
-    "BACKENDS", "CSS", "DEFAULT_MODELS_DIR", "EXAMPLES_DIR", "FILES", "THEME", "TITLE", "ModelEntry",
-    "ModelLoadError", "build_demo", "card_markdown", "discover_models", "examples_for", "get_predictor", "launch",
+    "BACKENDS", "CSS", "DEFAULT_MAX_FILE_SIZE", "DEFAULT_MODELS_DIR", "EXAMPLES_DIR", "FILES", "THEME", "TITLE", "ModelEntry",
+    "ModelLoadError", "build_demo", "card_markdown", "discover_models", "examples_for", "get_predictor", "launch", "model_input_file",
     "predict", "prepare_image", "read_model_folder", "readable_upload_errors", "skipped_markdown",
 ]

@@ -5,6 +5,11 @@ Image conversion and the per-backend predictors live in keras_resnet.deploy (one
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
+import pathlib
+import tempfile
 import threading
 import time
 
@@ -37,6 +42,34 @@ def _enlarge(x, side=128):
     im = Image.fromarray(x[..., 0] if x.shape[-1] == 1 else x)
     k = max(1, side // max(im.size))
     return im.resize((im.width * k, im.height * k), Image.Resampling.NEAREST)
+
+
+def model_input_file(x, cache_dir):
+    """The model's input, enlarged (`_enlarge`), as a PNG file in Gradio's cache: written once, atomically.
+
+    The output image is served from a file. Returning a PIL image would let Gradio write it with
+    processing_utils.save_pil_to_cache, which rewrites one content-hashed path in place (truncate, then
+    write): two requests with the same image rewrite the file another request is still serving, and that
+    one ends with h11's "Too little data for declared Content-Length" (the client sees "peer closed
+    connection"). Here every distinct image gets its own path, named by its content, written to a
+    temporary name and renamed into place, and never rewritten: a reader always gets a whole file.
+    """
+    buf = io.BytesIO()
+    _enlarge(x).save(buf, "PNG")
+    data = buf.getvalue()
+    folder = pathlib.Path(cache_dir) / f"model-input-{hashlib.sha256(data).hexdigest()}"
+    path = folder / "model-input.png"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model-input-", suffix=".png")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)                # atomic: a reader sees the old inode or the whole new one
+        except BaseException:
+            pathlib.Path(tmp).unlink(missing_ok=True)
+            raise
+    return str(path)
 
 
 def get_predictor(entry, backend):

@@ -7,9 +7,9 @@ A folder that is not usable is skipped with the reason, never shown broken.
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
-import zipfile
+
+from ..deploy.predictors import check_keras_archive, load_model_card
 
 BACKENDS = ("Keras", "TFLite")
 FILES = {"Keras": "model.keras", "TFLite": "model.tflite"}
@@ -33,19 +33,6 @@ class ModelEntry:
         return tuple(self.card["input_shape"])
 
 
-def _check_keras_file(path):
-    if not path.is_file():
-        raise ValueError("no model.keras")
-    if not zipfile.is_zipfile(path):
-        raise ValueError("model.keras is corrupt (not a Keras zip archive)")
-    with zipfile.ZipFile(path) as z:
-        names = set(z.namelist())
-        if not {"config.json", "model.weights.h5"} <= names:
-            raise ValueError("model.keras is corrupt (config.json or model.weights.h5 missing inside)")
-        if z.testzip() is not None:
-            raise ValueError("model.keras is corrupt (a CRC check failed)")
-
-
 def _tflite_ok(path):
     """A TFLite flatbuffer carries the file identifier 'TFL3' at bytes 4-8."""
     with open(path, "rb") as f:
@@ -58,19 +45,12 @@ def read_model_folder(folder):
     card_path = folder / "model_card.json"
     if not card_path.is_file():
         raise ValueError("no model_card.json")
-    try:
-        card = json.loads(card_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"model_card.json is not valid JSON ({e})") from None
-    if not isinstance(card, dict):
-        raise ValueError("model_card.json is not a JSON object")
-    missing = [k for k in ("class_names", "input_shape") if not card.get(k)]
-    if missing:
-        raise ValueError(f"model_card.json lacks {', '.join(missing)}")
-    shape = card["input_shape"]
-    if len(shape) != 3 or shape[-1] not in (1, 3):
-        raise ValueError(f"model_card.json input_shape must be [H, W, 1 or 3], got {shape}")
-    _check_keras_file(folder / "model.keras")
+    card = load_model_card(card_path, where="model_card.json")   # the one card reader (training.card.read_card)
+    if card["input_shape"][-1] not in (1, 3):
+        raise ValueError(f"model_card.json input_shape must be [H, W, 1 or 3], got {card['input_shape']}")
+    if not (folder / "model.keras").is_file():
+        raise ValueError("no model.keras")
+    check_keras_archive(folder / "model.keras", where="model.keras")
     backends, note = ("Keras",), None
     if (folder / "model.tflite").is_file():
         if _tflite_ok(folder / "model.tflite"):

@@ -13,7 +13,8 @@ import pathlib
 
 import gradio as gr
 
-from .classify import ModelLoadError, _enlarge, predict
+from .._compat import gradio_cache_dir, set_component_preprocess
+from .classify import ModelLoadError, model_input_file, predict
 from .folders import BACKENDS, FILES, discover_models
 from .tabs import add_tabs
 
@@ -107,21 +108,31 @@ def _short(path):
 def readable_upload_errors(image):
     """Make an undecodable upload to `image` (a gr.Image) a readable message (gr.Error), not a stack trace.
 
-    Wraps the instance's preprocess (PIL opens the file there); a gr.Image subclass would do the same,
-    but Gradio writes a .pyi stub next to the source of every Component subclass.
+    Wraps the instance's preprocess (PIL opens the file's header there, and refuses decompression bombs
+    itself); the message is the one keras_resnet.deploy.load_image gives for the same file, with the name
+    the user uploaded. A gr.Image subclass would do the same, but Gradio writes a .pyi stub next to the
+    source of every Component subclass.
     """
     decode = image.preprocess
 
     def preprocess(payload):
         try:
             return decode(payload)
-        except Exception as e:  # PIL's UnidentifiedImageError, OSError, ...
+        except Exception as e:  # PIL's UnidentifiedImageError, DecompressionBombError, OSError, ...
             name = getattr(payload, "orig_name", None) or "this file"
-            raise gr.Error(f"Could not read {name} as an image ({type(e).__name__}). "
-                           "Give a PNG, JPEG, WebP, BMP, GIF or TIFF image.", title="Not an image") from None
+            path = getattr(payload, "path", None)
+            message = (f"Could not read {name} as an image ({type(e).__name__}). "
+                       "Give a PNG, JPEG, WebP, BMP, GIF or TIFF image.")
+            if path:
+                from ..deploy.images import load_image
 
-    image.preprocess = preprocess
-    return image
+                try:
+                    load_image(path)
+                except (ValueError, FileNotFoundError) as why:
+                    message = str(why).replace(str(path), name)
+            raise gr.Error(message, title="Not an image", print_exception=False) from None  # a user error, not the server's
+
+    return set_component_preprocess(image, preprocess)
 
 
 def _examples_dir(entry):
@@ -173,12 +184,12 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
         except ModelLoadError as e:
             raise gr.Error(str(e), title="Model error") from None
         except (ValueError, FileNotFoundError) as e:
-            raise gr.Error(str(e), title="Cannot classify this image") from None
+            raise gr.Error(str(e), title="Cannot classify this image", print_exception=False) from None
         timing = (f"**Inference: {1000 * infer_s:.1f} ms** ({backend}, batch of 1) · "
                   f"image conversion {1000 * prep_s:.1f} ms")
         if load_s:
             timing += f" · model loaded on first use in {load_s:.2f} s"
-        return label, timing, _enlarge(x)
+        return label, timing, model_input_file(x, gradio_cache_dir(seen))   # never rewritten while served
 
     def classify_if_image(image, name, backend):
         return classify(image, name, backend) if image is not None else (gr.skip(),) * 3
@@ -226,7 +237,14 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
     return demo
 
 
-def launch(demo, server_name="127.0.0.1", port=None, share=False, **kw):
-    """Start the app (theme and CSS are launch() arguments in Gradio 6); returns (app, url, share_url)."""
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024   # bytes: uploads above this are refused by the server (HTTP 413)
+
+
+def launch(demo, server_name="127.0.0.1", port=None, share=False, max_file_size=DEFAULT_MAX_FILE_SIZE, **kw):
+    """Start the app (theme and CSS are launch() arguments in Gradio 6); returns (app, url, share_url).
+
+    Listens on 127.0.0.1 (this machine only) unless `server_name` says otherwise. `max_file_size`
+    (bytes, or Gradio's "10mb" form; None: no limit) caps every upload.
+    """
     return demo.launch(server_name=server_name, server_port=port, share=share, theme=THEME, css=CSS,
-                       footer_links=["api", "gradio"], **kw)
+                       footer_links=["api", "gradio"], max_file_size=max_file_size, **kw)

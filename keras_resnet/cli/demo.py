@@ -14,7 +14,21 @@ def register(sub):
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 to serve your network)")
     p.add_argument("--port", type=int, default=None, help="port (default: Gradio's, 7860 or the next free one)")
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    p.add_argument("--max-file-size", type=file_size, default="10mb", metavar="SIZE",
+                   help="largest upload the server accepts, e.g. 10mb (default), 512kb, 1gb, or bytes; "
+                        "larger ones are refused (HTTP 413)")
     p.set_defaults(func=run_demo)
+
+
+def file_size(text):
+    """'10mb' / '512kb' / '1gb' / '2048' (bytes) -> bytes (Gradio's units: 1 kb = 1024 bytes)."""
+    import argparse
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*(b|kb|mb|gb)?\s*", str(text).lower())
+    if not m or int(m.group(1)) < 1:
+        raise argparse.ArgumentTypeError(f"expected a size such as 10mb, 512kb, 1gb or a number of bytes; got {text!r}")
+    return int(m.group(1)) * 1024 ** ("b", "kb", "mb", "gb").index(m.group(2) or "b")
 
 
 def load_app():
@@ -34,6 +48,7 @@ def run_demo(args):
     demo = app.build_demo(dirs)
     for folder, reason in demo.skipped:
         print(f"keras-resnet demo: skipped {folder}: {reason}")
-    print(f"keras-resnet demo: {len(demo.models)} model(s): {', '.join(demo.models)}")
-    app.launch(demo, server_name=args.server_name, port=args.port, share=args.share)
+    print(f"keras-resnet demo: {len(demo.models)} model(s): {', '.join(demo.models)}; "
+          f"uploads up to {args.max_file_size / 2**20:g} MB")
+    app.launch(demo, server_name=args.server_name, port=args.port, share=args.share, max_file_size=args.max_file_size)
     return 0

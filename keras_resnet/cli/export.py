@@ -2,7 +2,9 @@
 
 import json
 
-FORMAT_HELP = "savedmodel, tflite (float32), tflite-fp16, tflite-int8, onnx (needs tf2onnx)"
+from .. import registry
+
+FORMAT_HELP = registry.EXPORT_FORMATS_HELP
 
 
 def register(sub):
@@ -27,9 +29,13 @@ def register(sub):
 
     p = sub.add_parser("predict", help="top-5 classes of images with a .keras, SavedModel, .tflite or run directory")
     p.add_argument("model", help="a run directory, a .keras file, a SavedModel folder or a .tflite file")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any mode: RGB(A), grey, palette, 16-bit)")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="image files (any mode: RGB(A), grey, palette, 16-bit, CMYK; EXIF rotation applied); an "
+                        "unreadable one is reported on its own line and the others are still predicted (exit 2)")
     p.add_argument("--top-k", "-k", type=int, default=5, help="classes to show per image (default 5)")
-    p.add_argument("--backend", choices=["keras", "savedmodel", "tflite", "onnx"], help="override the detected backend")
+    p.add_argument("--backend", choices=registry.PREDICTOR_BACKENDS,
+                   help="override the detected backend; with a folder, use its file for that backend "
+                        "(model.keras, model.tflite, model.onnx, saved_model/)")
     p.add_argument("--num-threads", type=int, help="TFLite interpreter threads")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run_predict)
@@ -51,20 +57,31 @@ def run_export(args):
 
 
 def run_predict(args):
-    from ..deploy import load_images, open_predictor
+    """Every readable image is predicted; each unreadable one is one stderr line (file and reason); exit 2 if any."""
+    import sys
+    import warnings
+
+    from ..deploy import open_predictor
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be at least 1, got {args.top_k}")
+    warnings.filterwarnings("ignore", module=r"PIL\.")    # a broken file is reported once, below, not as warnings
     kwargs = {"num_threads": args.num_threads} if args.num_threads else {}
     predictor = open_predictor(args.model, backend=args.backend, **kwargs)
-    images = load_images(args.images, predictor.input_shape)   # all decoded before any output
-    results = predictor.top_k(images, k=args.top_k)
+    rows = predictor.classify_files(args.images, k=args.top_k)
+    for row in rows:
+        if "error" in row:
+            message = " ".join(row["error"].split())
+            print(f"keras-resnet predict: error: {message}", file=sys.stderr)
     if args.json:
-        print(json.dumps([{"image": i, "top_k": [{"class": c, "probability": p} for c, p in r]}
-                          for i, r in zip(args.images, results)], indent=2))
-        return
-    print(f"model: {predictor.path} ({predictor.backend}, input {'x'.join(map(str, predictor.input_shape))})")
-    for image, result in zip(args.images, results):
-        print(image)
-        for rank, (name, prob) in enumerate(result, 1):
-            print(f"  {rank}. {name:20s} {prob:.4f}")
+        print(json.dumps([{"image": r["image"], "error": r["error"]} if "error" in r else
+                          {"image": r["image"], "top_k": [{"class": c, "probability": p} for c, p in r["top_k"]]}
+                          for r in rows], indent=2))
+    else:
+        print(f"model: {predictor.path} ({predictor.backend}, input {'x'.join(map(str, predictor.input_shape))})")
+        for row in rows:
+            if "top_k" in row:
+                print(row["image"])
+                for rank, (name, prob) in enumerate(row["top_k"], 1):
+                    print(f"  {rank}. {name:20s} {prob:.4f}")
+    return 2 if any("error" in r for r in rows) else 0

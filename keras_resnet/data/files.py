@@ -41,17 +41,43 @@ def find_cifar_dir(path):
     return None
 
 
+# What the official CIFAR python archive's pickles reference: numpy arrays (and their dtypes) inside dicts,
+# lists and byte strings; `_codecs.encode` is how protocol-2 pickles written by Python 3 store bytes.
+CIFAR_PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles only what a CIFAR batch holds: any other global (os.system, a class...) is refused unrun."""
+
+    def find_class(self, module, name):
+        if (module, name) in CIFAR_PICKLE_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it references {module}.{name}, which a CIFAR batch never holds "
+                                     "(refused without running it: only numpy arrays, lists, dicts and bytes are "
+                                     "unpickled)")
+
+
 def _unpickle(path):
+    """One file of the official CIFAR python archive: the only pickle this package reads, and restricted."""
     if not path.is_file():
         raise FileNotFoundError(f"CIFAR python-batches folder {str(path.parent)!r} lacks {path.name!r}; "
                                 "expected data_batch_1..5, test_batch, batches.meta (CIFAR-10) or "
                                 "train, test, meta (CIFAR-100) from the official python archive")
     try:
         with open(path, "rb") as f:
-            return pickle.load(f, encoding="bytes")
-    except Exception as e:
+            obj = _CifarUnpickler(f, encoding="bytes").load()
+    except Exception as e:  # noqa: BLE001  UnpicklingError, EOFError, ValueError, ... for a corrupt file
         raise ValueError(f"cannot unpickle CIFAR batch {str(path)!r} ({type(e).__name__}: {e}); "
                          "expected a file of the official python archive") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"CIFAR batch {str(path)!r} holds a {type(obj).__name__}, not the dict of the official "
+                         "python archive")
+    return obj
 
 
 def _cifar_batch(path, label_key):

@@ -77,8 +77,6 @@ def load(source, *, data_dir=None, validation_split=None, image_size=None, seed=
                 raise ValueError(f"dataset file {str(path)!r} is not an .npz; allowed: {SOURCES_HELP}")
             arrays = read_npz(path)
             name = path.stem.replace("_", "-")
-            if "class_names" not in arrays and known_class_names(name, arrays):
-                arrays["class_names"] = known_class_names(name, arrays)
         elif find_cifar_dir(path) is not None:
             arrays = read_cifar_dir(find_cifar_dir(path))
             name = "cifar100" if "y_coarse" in arrays else "cifar10"
@@ -89,7 +87,12 @@ def load(source, *, data_dir=None, validation_split=None, image_size=None, seed=
         else:
             with naming_undecodable_images(path):
                 return _load_folder_tree(path, spec, validation_split, image_size, seed)
-        data = from_arrays(**arrays, name=name, validation_split=validation_split, image_size=image_size)
+        try:   # the arrays' checks (from_arrays) name the dataset file: the one place they are validated
+            if path.is_file() and "class_names" not in arrays and known_class_names(name, arrays):
+                arrays["class_names"] = known_class_names(name, arrays)
+            data = from_arrays(**arrays, name=name, validation_split=validation_split, image_size=image_size)
+        except (ValueError, TypeError) as e:   # TypeError: numpy on arrays of strings, objects, ...
+            raise ValueError(f"dataset {str(path)!r}: {e}") from None
         data.spec = spec
         return data
     if str(source).endswith(".npz") or str(source).startswith((".", "~", "/", os.sep)):
@@ -153,7 +156,8 @@ def _check_split(split, x, y):
     if y.min() < 0:
         raise ValueError(f"y_{split} labels must be >= 0 (class indices), got {int(y.min())}")
     if x.dtype != np.uint8:
-        if not (np.issubdtype(x.dtype, np.number)) or x.min() < 0 or x.max() > 255:
+        real = np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
+        if not real or not np.isfinite(x).all() or x.min() < 0 or x.max() > 255:
             raise ValueError(f"x_{split} must hold pixel values 0-255 (uint8), got dtype {x.dtype}"
                              + (f" with range [{x.min()}, {x.max()}]" if np.issubdtype(x.dtype, np.number) else ""))
         x = np.round(x).astype(np.uint8)
@@ -224,6 +228,11 @@ def _load_folder_tree(path, spec, validation_split, image_size, seed):
             raise ValueError(f"folder {str(root)!r} has class sub-folders {classes[:10]} but no images "
                              f"({', '.join(IMAGE_SUFFIXES)}) in them")
         labels = [classes.index(pathlib.Path(p).parent.name) for p in paths]
+        empty = [str(root / c) for i, c in enumerate(classes) if i not in set(labels)]
+        if empty:   # a class without images would be a class the model never sees
+            raise ValueError(f"class folder(s) {', '.join(repr(e) for e in empty[:5])}"
+                             f"{f' and {len(empty) - 5} more' if len(empty) > 5 else ''} hold no images "
+                             f"({', '.join(IMAGE_SUFFIXES)}); add images or remove the folder")
         return classes, np.array(paths), np.array(labels, np.int64)
 
     rng = np.random.default_rng(seed)

@@ -1,7 +1,11 @@
 """Any image a person gives -> the uint8 [H, W, C] array a model takes (the converters of predict and the demo).
 
 Paths, encoded bytes, PIL images and arrays in any mode (RGBA and palette composited on white, 16-bit
-scaled to 8 bits, floats in [0, 1] scaled up), converted to the model's channels and resized to its input.
+scaled to 8 bits, floats in [0, 1] scaled up, EXIF orientation applied), converted to the model's channels
+and resized to its input.
+
+Files are untrusted input: the size an image's header claims is checked before any pixel is decoded
+(`MAX_IMAGE_PIXELS`), and every way a file can fail to decode is one ValueError naming the file.
 """
 
 import io
@@ -9,6 +13,12 @@ import os
 import pathlib
 
 import numpy as np
+
+# The largest image decoded: 50 megapixels (e.g. 8660 x 5773), ~150 MB as RGB, ~200 MB as RGBA while converting.
+# Larger than any camera photo people usually share (12-48 MP) and far below what a decompression bomb claims.
+# PIL's own guard (Image.MAX_IMAGE_PIXELS, ~89 MP warning, ~179 MP error) is looser and only warns in between.
+MAX_IMAGE_PIXELS = 50_000_000
+FORMATS_HINT = "expected a PNG, JPEG, BMP, GIF, TIFF or WebP file"
 
 
 def _to_uint8(arr):
@@ -29,51 +39,139 @@ def _to_uint8(arr):
     raise ValueError(f"cannot use an image array of dtype {arr.dtype}; expected an integer or float array")
 
 
-def _pil_from(image):
-    """A path, bytes, PIL image or array -> a PIL image in mode L, LA, RGB or RGBA (8 bits per channel)."""
+def _too_large(name, size, max_pixels):
+    w, h = size
+    return ValueError(f"image {name} claims to be {w}x{h} = {w * h:,} pixels, more than the limit of "
+                      f"{max_pixels:,} (keras_resnet.deploy.images.MAX_IMAGE_PIXELS); not decoded")
+
+
+def _decode(image, max_pixels):
+    """A path or encoded bytes -> a decoded PIL image, EXIF orientation applied; one ValueError otherwise."""
     from PIL import Image, UnidentifiedImageError
 
-    if isinstance(image, Image.Image):
-        img = image
-    elif isinstance(image, (str, os.PathLike, bytes)):
-        src = io.BytesIO(image) if isinstance(image, bytes) else pathlib.Path(image)
-        if not isinstance(src, io.BytesIO) and not src.is_file():
-            raise FileNotFoundError(f"image not found: {src}")
-        try:
-            img = Image.open(src)
-            img.load()
-        except (UnidentifiedImageError, OSError, SyntaxError) as e:
-            raise ValueError(f"cannot decode image {image if not isinstance(image, bytes) else '<bytes>'}: {e}; "
-                             "expected a PNG, JPEG, BMP, GIF, TIFF or WebP file") from None
+    if isinstance(image, bytes):
+        name, src = "<bytes>", io.BytesIO(image)
+        if not image:
+            raise ValueError(f"image {name} is empty (0 bytes); {FORMATS_HINT}")
     else:
-        arr = np.asarray(image)
-        if arr.ndim == 3 and arr.shape[-1] == 1:
-            arr = arr[..., 0]
-        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (2, 3, 4)):
-            raise ValueError(f"cannot use an image array of shape {arr.shape}; expected H×W or H×W×C with C in 1, 2, 3, 4")
-        arr = _to_uint8(arr)
-        mode = {2: "L"}.get(arr.ndim) or {2: "LA", 3: "RGB", 4: "RGBA"}[arr.shape[-1]]
-        return Image.fromarray(arr, mode)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):   # 16-bit / 32-bit grey: scale to 8 bits
+        src = pathlib.Path(image)
+        name = str(src)
+        if src.is_dir():
+            raise ValueError(f"{name} is a directory, not an image file")
+        if not src.is_file():
+            raise FileNotFoundError(f"image not found: {name}")
+        if src.stat().st_size == 0:
+            raise ValueError(f"image {name} is empty (0 bytes); {FORMATS_HINT}")
+    try:
+        img = Image.open(src)                      # parses the header only
+    except Image.DecompressionBombError as e:      # PIL's own guard (far above ours): say what it claims
+        size = _header_size(src)
+        raise (_too_large(name, size, max_pixels) if size else ValueError(f"image {name}: {e}")) from None
+    except UnidentifiedImageError:
+        raise ValueError(f"cannot decode image {name}: not a recognised image format; {FORMATS_HINT}") from None
+    except Exception as e:  # noqa: BLE001  PIL's parsers raise many types (SyntaxError, struct.error, ...)
+        raise ValueError(f"cannot decode image {name}: {_reason(e)}; {FORMATS_HINT}") from None
+    try:
+        w, h = img.size
+        if w * h > max_pixels:                     # before a single pixel is decoded
+            raise _too_large(name, (w, h), max_pixels)
+        if w < 1 or h < 1:
+            raise ValueError(f"image {name} claims {w}x{h} pixels: nothing to decode")
+        try:
+            img.load()
+            return _normalize(_upright(img))
+        except Exception as e:  # noqa: BLE001  truncated data, broken streams, modes PIL cannot convert
+            raise ValueError(f"cannot decode image {name} ({img.format} {w}x{h}, mode {img.mode}): {_reason(e)}; "
+                             f"{FORMATS_HINT}") from None
+    finally:
+        img.close()
+
+
+def _header_size(src):
+    """(width, height) an image header claims, read without PIL's decompression-bomb check; None if unknown.
+
+    Only used to word the error when PIL itself refused the file as a bomb (its message gives pixels only).
+    """
+    from PIL import Image
+
+    Image.init()
+    if isinstance(src, io.BytesIO):
+        src.seek(0)
+        data = src.read(1 << 20)
+    else:
+        with open(src, "rb") as f:
+            data = f.read(1 << 20)
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        if accept and not accept(data[:16]):
+            continue
+        try:
+            return tuple(factory(io.BytesIO(data), None).size)
+        except Exception:  # noqa: BLE001  not this format
+            continue
+    return None
+
+
+def _reason(e):
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _upright(img):
+    """Apply the EXIF orientation (a phone photo's rotation); an unreadable EXIF block is ignored."""
+    from PIL import ImageOps
+
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception:  # noqa: BLE001  a broken EXIF block does not make the pixels unusable
+        return img.copy()
+
+
+def _normalize(img):
+    """A decoded PIL image -> mode L, LA, RGB or RGBA, 8 bits per channel."""
+    from PIL import Image
+
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):   # 16-bit / 32-bit grey: scale to 8 bits
         return Image.fromarray(_to_uint8(np.asarray(img)), "L")
-    if img.mode == "P":
+    if img.mode in ("P", "PA"):
         img = img.convert("RGBA")
     if img.mode not in ("L", "LA", "RGB", "RGBA"):
         img = img.convert("RGBA" if "A" in img.mode else "RGB")
     return img
 
 
-def load_image(image, input_shape=None):
+def _pil_from(image, max_pixels=None):
+    """A path, bytes, PIL image or array -> a PIL image in mode L, LA, RGB or RGBA (8 bits per channel)."""
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return _normalize(_upright(image))
+    if isinstance(image, (str, os.PathLike, bytes)):
+        return _decode(image, MAX_IMAGE_PIXELS if max_pixels is None else max_pixels)
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (2, 3, 4)) or 0 in arr.shape:
+        raise ValueError(f"cannot use an image array of shape {arr.shape}; expected H×W or H×W×C with C in 1, 2, 3, 4")
+    arr = _to_uint8(arr)
+    mode = {2: "L"}.get(arr.ndim) or {2: "LA", 3: "RGB", 4: "RGBA"}[arr.shape[-1]]
+    return Image.fromarray(arr, mode)
+
+
+def load_image(image, input_shape=None, max_pixels=None):
     """Read and convert one image for a model: returns uint8 [H, W, C].
 
     `image`: a file path, encoded bytes, a PIL image or an array (uint8, 16-bit, or float in [0, 1]).
-    Any mode is accepted (RGBA and palette are composited on white, 16-bit is scaled to 8 bits).
+    Any mode is accepted (RGBA and palette are composited on white, 16-bit is scaled to 8 bits, the EXIF
+    orientation is applied, an animation gives its first frame).
     `input_shape`: the model's (H, W, C); C=1 gives grayscale, C=3 colour; H, W (when not None)
-    resize with bilinear filtering. Raises FileNotFoundError / ValueError (undecodable file).
+    resize with bilinear filtering. `max_pixels` (default MAX_IMAGE_PIXELS): a file whose header claims
+    more pixels is refused before decoding. Raises FileNotFoundError (no such file) or ValueError naming the
+    file and what is wrong with it (not an image, truncated, too large, ...).
     """
     from PIL import Image
 
-    img = _pil_from(image)
+    img = _pil_from(image, max_pixels)
     if img.mode in ("LA", "RGBA"):                      # transparency: composite on white
         background = Image.new(img.mode, img.size, (255,) * len(img.mode))
         img = Image.alpha_composite(background.convert("RGBA"), img.convert("RGBA"))

@@ -11,7 +11,6 @@ inside the model), and returns class probabilities [N, K].
     predictor.top_k(["cat.png", "dog.jpg"], k=5)              # [[(name, probability), ...], ...]
 """
 
-import json
 import pathlib
 import zipfile
 
@@ -27,13 +26,39 @@ BACKENDS = ("keras", "savedmodel", "tflite", "onnx")
 
 # --------------------------------------------------------------------------- class names
 
-def read_model_card(path):
-    """The model_card.json of a run directory / saved_models folder holding `path` (None if there is none)."""
+def model_card_path(path):
+    """The model_card.json of the run directory / saved_models folder holding `path` (None if there is none)."""
     p = pathlib.Path(path)
     for d in ([p] if p.is_dir() else []) + [p.parent, p.parent.parent]:
         if (d / CARD_FILE).is_file():
-            return json.loads((d / CARD_FILE).read_text())
+            return d / CARD_FILE
     return None
+
+
+def load_model_card(path, where=None):
+    """Read and check one model_card.json (training.card.read_card, the package's one card reader): a dict
+    with class_names and input_shape of the right types, or one ValueError naming the file (`where`)."""
+    from ..training.card import read_card
+
+    return read_card(path, where=where)
+
+
+def check_card_matches(card, card_path, input_shape, classes, model_path):
+    """ValueError naming the card unless it describes the model (its input shape and number of classes)."""
+    from ..training.fit import check_fit
+
+    check_fit(input_shape, classes, card["input_shape"], class_names=card["class_names"], model=str(model_path),
+              data=str(card_path), fix="a model card must describe the model beside it (fix or remove the card)")
+
+
+def read_model_card(path):
+    """The checked model card of the run directory / saved_models folder holding `path`; None if there is none.
+
+    A card that is there but broken (not JSON, not an object, class_names / input_shape missing or of the
+    wrong type) is a ValueError naming it: never silently ignored.
+    """
+    card_path = model_card_path(path)
+    return load_model_card(card_path) if card_path else None
 
 
 def read_labels_text(text):
@@ -98,28 +123,88 @@ class Predictor:
         self.num_classes = int(num_classes)
         if class_names is not None and len(class_names) != self.num_classes:
             raise ValueError(f"got {len(class_names)} class names for a model with {self.num_classes} classes")
+        card_path = model_card_path(path) if class_names is None else None
+        if card_path:                        # the folder's card must describe this model
+            check_card_matches(load_model_card(card_path), card_path, self.input_shape, self.num_classes, path)
         self.class_names = list(class_names) if class_names is not None else find_class_names(path, self.num_classes)
+
+    def classify_files(self, images, k=5):
+        """Top-k of each image, one unreadable image not stopping the others.
+
+        Returns, in order, {"image": str, "top_k": [(class name, probability), ...]} for each image that
+        decoded and {"image": str, "error": why} (the message of load_image: the file and the reason) for
+        each that did not.
+        """
+        from .images import load_image
+
+        rows, arrays = [], []
+        for image in images:
+            row = {"image": str(image)}
+            try:
+                arrays.append(load_image(image, self.input_shape))
+            except (ValueError, FileNotFoundError) as e:
+                row["error"] = str(e)
+            rows.append(row)
+        good = [row for row in rows if "error" not in row]
+        if good:
+            for row, top in zip(good, self.top_k(np.stack(arrays), k)):
+                row["top_k"] = top
+        return rows
 
     def __repr__(self):
         return f"{type(self).__name__}({self.path!r}, input_shape={self.input_shape}, classes={self.num_classes})"
 
 
-def load_keras_model(path):
-    """Load a `.keras` file for inference (safe mode, uncompiled). One clear error otherwise.
+def check_keras_archive(path, where=None):
+    """A `.keras` file is a zip holding config.json and model.weights.h5 with good CRCs; else one ValueError.
 
+    Cheap (no TensorFlow): the demo checks its folders with it at start-up, load_keras_model before loading.
+    """
+    where = where or str(path)
+    if not zipfile.is_zipfile(path):
+        size = pathlib.Path(path).stat().st_size
+        raise ValueError(f"{where} is empty (0 bytes)" if not size else
+                         f"{where} is corrupt or truncated: not a zip archive ({size:,} bytes); a .keras file is "
+                         "the zip that model.save() writes")
+    try:
+        with zipfile.ZipFile(path) as z:
+            missing = [n for n in ("config.json", "model.weights.h5") if n not in z.namelist()]
+            if missing:
+                raise ValueError(f"{where} is corrupt: {' and '.join(missing)} missing inside the archive")
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
+        raise ValueError(f"{where} is corrupt: {e}") from None
+    if bad is not None:
+        raise ValueError(f"{where} is corrupt: {bad} inside fails its CRC check")
+
+
+def load_keras_model(path, compile=False):
+    """Load a `.keras` file (safe mode; uncompiled for inference unless `compile`). One clear error otherwise.
+
+    Always `safe_mode=True`: a file holding Python code (a Lambda layer's lambda) is refused, never run.
     Importing this package registers its layers and metrics, so files written by `train` load.
     """
     import keras
+
+    from .. import nets  # noqa: F401  registers this package's layers, so Keras finds them by name
 
     path = pathlib.Path(path)
     if path.is_dir():
         path = path / MODEL_FILE
     if not path.is_file():
         raise FileNotFoundError(f"Keras model not found: {path}")
+    check_keras_archive(path)
     try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
+        return keras.saving.load_model(path, safe_mode=True, compile=compile)
     except Exception as e:  # noqa: BLE001  Keras raises many types for a bad file
-        raise ValueError(f"could not load {path} as a Keras model: {type(e).__name__}: {str(e)[:300]}") from None
+        text = " ".join(str(e).split())
+        if "safe_mode" in text:
+            layer = "a Lambda layer" if "Lambda" in text else "Python code"
+            raise ValueError(f"{path} holds {layer} (arbitrary Python code) and is refused: .keras files are "
+                             "loaded with safe_mode=True. Rebuild the model without it, or, only if you trust "
+                             "where the file comes from, load it yourself with "
+                             "keras.saving.load_model(path, safe_mode=False)") from None
+        raise ValueError(f"could not load {path} as a Keras model: {type(e).__name__}: {text[:300]}") from None
 
 
 class KerasPredictor(Predictor):
@@ -257,8 +342,23 @@ class OnnxPredictor(Predictor):
         return np.asarray(self.session.run(None, {self.input_name: x})[0], np.float32)
 
 
+FOLDER_FILES = {"keras": MODEL_FILE, "tflite": "model.tflite", "onnx": "model.onnx", "savedmodel": "saved_model"}
+SUFFIXES = {".keras": "keras", ".tflite": "tflite", ".onnx": "onnx"}
+
+
+def _folder_contents(p):
+    """What model files a folder holds, for error messages: 'model.keras (keras), model.tflite (tflite)'."""
+    found = []
+    for f in sorted(p.iterdir()):
+        if f.is_file() and f.suffix in SUFFIXES:
+            found.append(f"{f.name} ({SUFFIXES[f.suffix]})")
+        elif f.is_dir() and (f / "saved_model.pb").is_file():
+            found.append(f"{f.name}/ (savedmodel)")
+    return ", ".join(found) or "no model files"
+
+
 def detect_backend(path):
-    """'keras' / 'savedmodel' / 'tflite' for a model path; one clear error for anything else."""
+    """'keras' / 'savedmodel' / 'tflite' / 'onnx' for a model path; one clear error for anything else."""
     p = pathlib.Path(path)
     if not p.exists():
         raise FileNotFoundError(f"model not found: {p}")
@@ -267,25 +367,57 @@ def detect_backend(path):
             return "savedmodel"
         if (p / MODEL_FILE).is_file():
             return "keras"
-        raise ValueError(f"{p} is a directory with neither saved_model.pb nor {MODEL_FILE}; "
-                         "expected a run directory, a SavedModel folder, a .keras or a .tflite file")
-    if p.suffix == ".keras":
-        return "keras"
-    if p.suffix in (".tflite", ".onnx"):
-        return p.suffix[1:]
+        raise ValueError(f"{p} is a directory with neither saved_model.pb nor {MODEL_FILE} (it holds "
+                         f"{_folder_contents(p)}); expected a run directory, a SavedModel folder, a .keras or a "
+                         ".tflite file, or pass --backend to pick one of its files")
+    if p.suffix in SUFFIXES:
+        return SUFFIXES[p.suffix]
     raise ValueError(f"unknown model file {p}: expected a .keras, .tflite or .onnx file, a SavedModel folder "
                      "or a run directory")
+
+
+def resolve_model(path, backend=None):
+    """(model file or SavedModel folder, backend) for `path` and an optional `backend`.
+
+    A folder (a run directory, a saved_models/ folder) with a backend gives the folder's file for it:
+    model.keras, model.tflite, model.onnx or saved_model/; a folder that lacks it is a FileNotFoundError
+    listing what the folder holds. A file with a backend that does not read it is a ValueError.
+    """
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    p = pathlib.Path(path)
+    if backend is None:
+        return p, detect_backend(p)
+    if not p.exists():
+        raise FileNotFoundError(f"model not found: {p}")
+    if p.is_dir():
+        if (p / "saved_model.pb").is_file():
+            if backend != "savedmodel":
+                raise ValueError(f"{p} is a SavedModel folder; --backend {backend} needs a folder holding "
+                                 f"{FOLDER_FILES[backend]} or that file itself")
+            return p, backend
+        candidate = p / FOLDER_FILES[backend]
+        ok = (candidate / "saved_model.pb").is_file() if backend == "savedmodel" else candidate.is_file()
+        if not ok:
+            want = FOLDER_FILES[backend] + ("/" if backend == "savedmodel" else "")
+            raise FileNotFoundError(f"{p} has no {want} for backend {backend}; it holds "
+                                    f"{_folder_contents(p)} (`keras-resnet export` writes the others; or pass "
+                                    "the file itself)")
+        return candidate, backend
+    detected = SUFFIXES.get(p.suffix)
+    if detected is not None and detected != backend:
+        raise ValueError(f"{p} is a {detected} file; backend {backend} needs a {FOLDER_FILES[backend]} "
+                         "(or a folder holding one)")
+    return p, backend
 
 
 def open_predictor(path, backend=None, **kwargs):
     """A Predictor for `path` (a .keras file, a run directory, a SavedModel folder or a .tflite file).
 
-    `backend` overrides the detection (one of BACKENDS); kwargs go to TFLitePredictor
-    (num_threads, xnnpack).
+    `backend` (one of BACKENDS) overrides the detection; with a folder it picks the folder's file for that
+    backend (resolve_model). kwargs go to TFLitePredictor (num_threads, xnnpack).
     """
-    if backend is not None and backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
-    backend = backend or detect_backend(path)
+    path, backend = resolve_model(path, backend)
     if backend == "keras":
         return KerasPredictor(path)
     if backend == "savedmodel":

@@ -233,10 +233,11 @@ def build_with_weights(build, name, weights, kwargs):
         model = build(name, **kwargs)
         return assign_weights(model, keras_weights(state, layout), what, skip_top=not include_top)
     if lowered.endswith(".keras"):
+        from ..deploy.predictors import load_keras_model
         from .builders import deep_graph_recursion
 
         with deep_graph_recursion():
-            source = keras.saving.load_model(path, compile=False)
+            source = load_keras_model(path)     # safe_mode=True, one clear error for a broken file
         head = {l.name: l for l in source.layers}.get("predictions")
         classes = getattr(head, "units", None)
         kwargs = _fit_kwargs(kwargs, {}, classes, preprocessing_of(source), f"weights={path.name}")

@@ -198,7 +198,8 @@ def test_undecodable_upload_gets_a_readable_message(served, tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not really a PNG")
     with pytest.raises(AppError) as info:
         _ask(client, tmp_path / "broken.png", "tiny-color")
-    assert "Could not read broken.png as an image" in str(info.value)
+    # the message of keras_resnet.deploy.load_image for the same file, with the name the user uploaded
+    assert "cannot decode image broken.png: not a recognised image format" in str(info.value)
     assert "Traceback" not in str(info.value)
 
 

@@ -206,7 +206,7 @@ def test_bad_inputs_one_clear_error(exported, tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("hello")
     cases = [
         (["export", str(tmp_path / "missing.keras")], "not found"),
-        (["export", str(tmp_path / "junk.keras")], "could not load"),
+        (["export", str(tmp_path / "junk.keras")], "junk.keras is corrupt or truncated: not a zip archive"),
         (["export", str(run), "--format", "tflite-int4"], "unknown export format"),
         (["predict", str(tmp_path / "junk.tflite"), str(tmp_path / "junk.png")], "could not load"),
         (["predict", str(tmp_path / "notes.txt"), str(tmp_path / "junk.png")], "unknown model file"),
