@@ -283,9 +283,10 @@ def _task_index():
 def _load_finished(run_dir):
     import json
 
-    import keras
+    from ..deploy.predictors import load_keras_model
+    from . import metrics  # noqa: F401  registers TopK, which the compiled model references
 
     card = json.loads((run_dir / "model_card.json").read_text())
     print(f"{run_dir} is a finished run (model_card.json present): loading it, not training again.")
-    model = keras.saving.load_model(run_dir / "model.keras")
+    model = load_keras_model(run_dir / "model.keras", compile=True)     # safe_mode=True, one clear error for a broken file
     return TrainResult(model, rundir.read_history(run_dir / "history.csv"), run_dir, card["metrics"], card)

@@ -54,9 +54,16 @@ def prepare(run_dir, config_dict, overwrite=False):
     if overwrite:
         return "overwrite"
     try:
-        old = comparable(json.loads(cfg_path.read_text()))
+        saved = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise FileExistsError(f"{cfg_path} is not valid JSON (not UTF-8 text); pass --overwrite to start this run "
+                              "again.") from None
     except json.JSONDecodeError as e:
         raise FileExistsError(f"{cfg_path} is not valid JSON ({e}); pass --overwrite to start this run again.") from None
+    if not isinstance(saved, dict):
+        raise FileExistsError(f"{cfg_path} is not a JSON object (got a JSON {type(saved).__name__}), not the config "
+                              "`train` writes; pass --overwrite to start this run again.")
+    old = comparable(saved)
     new = comparable(config_dict)
     if old != new:
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
@@ -65,6 +72,7 @@ def prepare(run_dir, config_dict, overwrite=False):
             f"run_dir {str(run_dir)!r} holds a run with a different config ({changes}); "
             f"re-run with the same settings to resume, choose another --run-dir, or pass --overwrite."
         )
+    read_history(run_dir / "history.csv")   # a broken history fails here, before any work (resume or load)
     return "complete" if (run_dir / "model_card.json").exists() else "resume"
 
 
@@ -99,27 +107,55 @@ def backup_epoch(backup_dir):
         return 0
 
 
+def _bad_history(path, what):
+    return ValueError(f"{path} is not a training history: {what}; delete it (its curves are lost) or pass "
+                      "--overwrite to start the run again")
+
+
 def read_history(path):
-    """history.csv -> {column: [values]} (floats), in epoch order."""
+    """history.csv -> {column: [values]} (floats; `epoch` ints), in epoch order; {} when there is none.
+
+    A file that is not one (not UTF-8 CSV, ragged rows, values that are not numbers) is one ValueError
+    naming it: the one place history.csv is parsed (resume, a finished run, truncate_history).
+    """
     path = pathlib.Path(path)
     if not path.exists():
         return {}
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    cols = rows[0].keys() if rows else []
-    return {c: [float(r[c]) if c != "epoch" else int(float(r[c])) for r in rows] for c in cols}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f) if r]
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise _bad_history(path, f"not CSV text ({type(e).__name__})") from None
+    if not rows:
+        return {}
+    header, history = rows[0], {c: [] for c in rows[0]}
+    if len(history) != len(header) or not all(c.strip() for c in header):
+        raise _bad_history(path, f"its header {header[:8]} has empty or repeated column names")
+    if "epoch" not in history:
+        raise _bad_history(path, f"its header {header[:8]} has no 'epoch' column")
+    for line, row in enumerate(rows[1:], 2):
+        if len(row) != len(header):
+            raise _bad_history(path, f"line {line} has {len(row)} fields but the header has {len(header)}")
+        try:
+            values = [float(v) for v in row]
+        except ValueError:
+            raise _bad_history(path, f"line {line} holds a value that is not a number ({row[:6]})") from None
+        for column, v in zip(header, values):
+            if column == "epoch" and not (v >= 0 and float(v).is_integer()):
+                raise _bad_history(path, f"line {line} has epoch {v}, not a whole number >= 0")
+            history[column].append(int(v) if column == "epoch" else v)
+    return history
 
 
 def truncate_history(path, epochs):
     """Keep the rows of the first `epochs` epochs only (a killed run may have logged one more)."""
     path = pathlib.Path(path)
-    if not path.exists():
+    history = read_history(path)          # checked: one clear error for a broken file
+    if not history:
         return
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    header, body = rows[0], [r for r in rows[1:] if r and int(float(r[0])) < epochs]
+    header = list(history)
+    keep = [i for i, e in enumerate(history.get("epoch", [])) if e < epochs]
+    body = [[history[c][i] for c in header] for i in keep]
     buf = io.StringIO()
     csv.writer(buf).writerows([header, *body])
     atomic_write(path, buf.getvalue())
