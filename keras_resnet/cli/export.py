@@ -69,19 +69,26 @@ def run_predict(args):
     kwargs = {"num_threads": args.num_threads} if args.num_threads else {}
     predictor = open_predictor(args.model, backend=args.backend, **kwargs)
     rows = predictor.classify_files(args.images, k=args.top_k)
-    for row in rows:
-        if "error" in row:
-            message = " ".join(row["error"].split())
-            print(f"keras-resnet predict: error: {message}", file=sys.stderr)
+
+    def report(row):                      # one line on stderr per unreadable image, in the images' order
+        sys.stdout.flush()
+        print(f"keras-resnet predict: error: {' '.join(row['error'].split())}", file=sys.stderr, flush=True)
+
     if args.json:
+        for row in rows:
+            if "error" in row:
+                report(row)
         print(json.dumps([{"image": r["image"], "error": r["error"]} if "error" in r else
                           {"image": r["image"], "top_k": [{"class": c, "probability": p} for c, p in r["top_k"]]}
                           for r in rows], indent=2))
     else:
-        print(f"model: {predictor.path} ({predictor.backend}, input {'x'.join(map(str, predictor.input_shape))})")
+        if any("top_k" in r for r in rows):
+            print(f"model: {predictor.path} ({predictor.backend}, input {'x'.join(map(str, predictor.input_shape))})")
         for row in rows:
-            if "top_k" in row:
-                print(row["image"])
-                for rank, (name, prob) in enumerate(row["top_k"], 1):
-                    print(f"  {rank}. {name:20s} {prob:.4f}")
+            if "error" in row:
+                report(row)
+                continue
+            print(row["image"])
+            for rank, (name, prob) in enumerate(row["top_k"], 1):
+                print(f"  {rank}. {name:20s} {prob:.4f}")
     return 2 if any("error" in r for r in rows) else 0
