@@ -107,6 +107,7 @@ def run_evaluate(args):
     import pathlib
 
     from .. import data as data_lib
+    from ..training.card import CARD_FILE, read_card
 
     src = pathlib.Path(args.model)
     path = src / "model.keras" if src.is_dir() else src
@@ -117,30 +118,30 @@ def run_evaluate(args):
     out = pathlib.Path(args.output) if args.output else path.with_name("confusion.png")
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{str(out)!r} exists; pass --overwrite to replace it or --output for another path.")
+    card_path = path.with_name(CARD_FILE)
+    card = read_card(card_path) if card_path.is_file() else None     # a broken card fails before any work
     with data_lib.naming_undecodable_images(args.dataset):
-        _evaluate_and_plot(args, path, out)
+        _evaluate_and_plot(args, path, out, card)
 
 
-def _evaluate_and_plot(args, path, out):
-    import json
-
+def _evaluate_and_plot(args, path, out, card):
     from .. import data as data_lib
-    from ..deploy.predictors import load_keras_model
-    from ..training.rundir import plot_confusion
+    from ..deploy.predictors import check_card_matches, load_keras_model
     from ..training import evaluate
+    from ..training.card import CARD_FILE
+    from ..training.rundir import plot_confusion
 
     data = data_lib.load(args.dataset, data_dir=args.data_dir)
     model = load_keras_model(path)
+    if card:
+        check_card_matches(card, path.with_name(CARD_FILE), model.input_shape[1:], model.output_shape[-1], path)
     want, classes = tuple(model.input_shape[1:]), int(model.output_shape[-1])
     if want[-1] != data.image_shape[-1] or any(w not in (None, s) for w, s in zip(want[:2], data.image_shape[:2])) \
             or classes != len(data.class_names):
         raise ValueError(f"The model takes {want} images and predicts {classes} classes, but dataset {args.dataset!r} "
                          f"has {tuple(data.image_shape)} images and {len(data.class_names)} classes.")
     m = evaluate(model, data_lib.pipeline(data.test, batch_size=args.batch_size, training=False))
-    names = data.class_names
-    card = path.with_name("model_card.json")
-    if card.exists():
-        names = json.loads(card.read_text()).get("class_names", names)
+    names = card["class_names"] if card else data.class_names
     plot_confusion(m["confusion"], names, out, title=f"{path.parent.name or path.stem} on {data.name}: "
                                                     f"top-1 error {100 * m['top1_error']:.2f}%")
     print(f"top-1 error {100 * m['top1_error']:.2f}%  top-5 error {100 * m['top5_error']:.2f}%  "

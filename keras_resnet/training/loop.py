@@ -22,7 +22,7 @@ import shutil
 import numpy as np
 
 from . import recipes, rundir
-from .card import model_card
+from .card import CARD_FILE, REQUIRED, model_card, read_card
 from .config import TrainConfig, _dataset_name, check_config
 from .distribute import get_strategy, is_chief, per_replica_batch  # noqa: F401  (get_strategy is public here)
 
@@ -281,12 +281,10 @@ def _task_index():
 
 
 def _load_finished(run_dir):
-    import json
-
     from ..deploy.predictors import load_keras_model
     from . import metrics  # noqa: F401  registers TopK, which the compiled model references
 
-    card = json.loads((run_dir / "model_card.json").read_text())
+    card = read_card(run_dir / CARD_FILE, required=REQUIRED + ("metrics",))
     print(f"{run_dir} is a finished run (model_card.json present): loading it, not training again.")
     model = load_keras_model(run_dir / "model.keras", compile=True)     # safe_mode=True, one clear error for a broken file
     return TrainResult(model, rundir.read_history(run_dir / "history.csv"), run_dir, card["metrics"], card)
