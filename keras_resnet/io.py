@@ -4,9 +4,11 @@ Every file this package writes (run directories, reports, tables, JSON, figures)
 process killed mid-write leaves the previous file intact.
 """
 
+import contextlib
 import json
 import os
 import pathlib
+import shutil
 
 
 def _temporary(path):
@@ -19,6 +21,26 @@ def atomic_write(path, data):
     tmp = _temporary(path)
     tmp.write_bytes(data if isinstance(data, bytes) else data.encode())
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """A temporary sibling of `path` to write (keeping the suffix: `model.save` needs `.keras`), renamed onto
+    `path` when the block ends without an error and removed otherwise (a file, or a folder not there yet).
+
+        with atomic_path(run_dir / "model.keras") as tmp:
+            model.save(tmp)
+    """
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
 
 
 def write_json(path, obj):

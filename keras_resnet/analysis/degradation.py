@@ -17,13 +17,20 @@ import re
 
 import numpy as np
 
+from .. import registry
 from .report import styled
 
 _DEPTH = re.compile(r"(\d+)")
 
 
 def kind_and_depth(label):
-    """("plain" | "resnet", depth) from a label such as "plain56" or "resnet20_v2"."""
+    """("plain" | "resnet", depth) from a model name (registry.parse_model_name) or a label such as "resnet20_v2"."""
+    try:
+        parsed = registry.parse_model_name(label)
+        if parsed.depth:
+            return parsed.kind, parsed.depth
+    except ValueError:
+        pass
     kind = "plain" if label.lower().startswith("plain") else "resnet"
     m = _DEPTH.search(label)
     return kind, int(m.group(1)) if m else 0

@@ -3,6 +3,7 @@
 import argparse
 import shlex
 
+from .. import registry
 from .._compat import parser_actions
 from ._args import add_model_options, model_kwargs
 
@@ -27,7 +28,7 @@ def register(sub):
                         "a folder with one sub-folder per class, or an .npz (x_train, y_train, x_test, y_test)")
     p.add_argument("--data-dir", help="tfds data_dir holding already prepared data")
     p.add_argument("--run-dir", help="where the run goes (default runs/MODEL-DATASET)")
-    p.add_argument("--recipe", choices=["paper", "cosine", "onecycle"], default="paper",
+    p.add_argument("--recipe", choices=registry.RECIPES, default="paper",
                    help="learning-rate schedule (default paper: 0.1, /10 at 50%% and 75%% of the run)")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="length of the run in epochs")
@@ -129,17 +130,16 @@ def _evaluate_and_plot(args, path, out, card):
     from ..deploy.predictors import check_card_matches, load_keras_model
     from ..training import evaluate
     from ..training.card import CARD_FILE
+    from ..training.fit import check_fit
     from ..training.rundir import plot_confusion
 
     data = data_lib.load(args.dataset, data_dir=args.data_dir)
     model = load_keras_model(path)
     if card:
         check_card_matches(card, path.with_name(CARD_FILE), model.input_shape[1:], model.output_shape[-1], path)
-    want, classes = tuple(model.input_shape[1:]), int(model.output_shape[-1])
-    if want[-1] != data.image_shape[-1] or any(w not in (None, s) for w, s in zip(want[:2], data.image_shape[:2])) \
-            or classes != len(data.class_names):
-        raise ValueError(f"The model takes {want} images and predicts {classes} classes, but dataset {args.dataset!r} "
-                         f"has {tuple(data.image_shape)} images and {len(data.class_names)} classes.")
+    check_fit(model.input_shape[1:], model.output_shape[-1], data.image_shape, class_names=data.class_names,
+              model=f"model {str(path)!r}", data=f"dataset {args.dataset!r}",
+              fix="evaluate a model trained on this kind of data")
     m = evaluate(model, data_lib.pipeline(data.test, batch_size=args.batch_size, training=False))
     names = card["class_names"] if card else data.class_names
     plot_confusion(m["confusion"], names, out, title=f"{path.parent.name or path.stem} on {data.name}: "

@@ -18,29 +18,20 @@ the model so that it takes raw 0-255 images.
 """
 
 import contextlib
-import re
 import sys
 
 import keras
 import numpy as np
 
+from ..registry import (  # noqa: F401  (CIFAR_DEPTHS, list_models: re-exported here)
+    CIFAR_DEPTHS, IMAGENET_SPECS, POOLINGS, SHORTCUTS, VERSIONS, check_depth, cifar_blocks, list_models,
+    parse_model_name,
+)
 from ..runtime import check_onednn
-from .blocks import SHORTCUTS, VERSIONS, BlockOptions, bn, conv, conv_bn_relu, relu, stage
+from .blocks import BlockOptions, bn, conv, conv_bn_relu, relu, stage
 
-CIFAR_DEPTHS = (20, 32, 44, 56, 110, 1202)
 CIFAR_FILTERS = (16, 32, 64)
-
-# depth -> (block, blocks per stage), Table 1
-IMAGENET_SPECS = {
-    18: ("basic", (2, 2, 2, 2)),
-    34: ("basic", (3, 4, 6, 3)),
-    50: ("bottleneck", (3, 4, 6, 3)),
-    101: ("bottleneck", (3, 4, 23, 3)),
-    152: ("bottleneck", (3, 8, 36, 3)),
-}
 IMAGENET_FILTERS = (64, 128, 256, 512)
-
-POOLINGS = (None, "avg", "max")
 
 
 # --------------------------------------------------------------------------- inputs and head
@@ -194,15 +185,10 @@ def cifar_resnet(
     Option A, ResNet-20 has 269,722 trainable parameters (paper Table 6: 0.27M).
     `width` multiplies the 16/32/64 filters.
     """
-    if not isinstance(depth, (int, np.integer)) or depth < 8 or (depth - 2) % 6:
-        raise ValueError(
-            f"CIFAR ResNet depth must be 6n+2 for an integer n >= 1 (8, 14, 20, 32, 44, 56, 110, 1202, ...), "
-            f"got {depth!r}."
-        )
+    n = cifar_blocks(depth)
     _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
     opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay,
                         fused_bn)
-    n = (depth - 2) // 6
     inputs, shape = _input(input_shape, input_tensor, (32, 32, 3), min_size=4)
     x = _preprocess(inputs, preprocessing, shape[-1])
     filters = [max(1, int(round(f * width))) for f in CIFAR_FILTERS]
@@ -245,8 +231,7 @@ def imagenet_resnet(
     Option B, 1000 classes: ResNet-50 has 25,557,032 trainable parameters and
     about 3.8 G multiply-adds (v1) or 4.1 G (v1.5) per 224x224 image.
     """
-    if depth not in IMAGENET_SPECS:
-        raise ValueError(f"ImageNet ResNet depth must be one of {sorted(IMAGENET_SPECS)} (Table 1), got {depth!r}.")
+    depth = check_depth(depth, "imagenet")
     _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
     opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay,
                         fused_bn)
@@ -308,35 +293,7 @@ def toy_skip_net(
     return _model(inputs, input_tensor, x, name)
 
 
-# --------------------------------------------------------------------------- the registry
-
-_NAME = re.compile(r"^(cifar_)?(resnet|plain)(\d+)$")
-
-
-def list_models():
-    """The named models: a list of dicts with name, family, depth, block, shortcut, input.
-
-    Besides these names, `build` takes `resnet<D>` / `plain<D>` for any CIFAR
-    depth D = 6n + 2 (e.g. resnet8, resnet14) and `cifar_resnet<D>` /
-    `cifar_plain<D>` for CIFAR depths that are also ImageNet depths (50, 152).
-    """
-    rows = []
-    for kind in ("resnet", "plain"):
-        for d in CIFAR_DEPTHS:
-            rows.append(dict(name=f"{kind}{d}", family="cifar", depth=d, block="basic",
-                             shortcut=None if kind == "plain" else "A", input_shape=(32, 32, 3), classes=10))
-        for d, (block, _) in IMAGENET_SPECS.items():
-            rows.append(dict(name=f"{kind}{d}", family="imagenet", depth=d, block=block,
-                             shortcut=None if kind == "plain" else "B", input_shape=(224, 224, 3), classes=1000))
-    rows.append(dict(name="toy_skip", family="toy", depth=None, block="skip", shortcut="identity",
-                     input_shape=(32, 32, 3), classes=10))
-    return rows
-
-
-def _names_help():
-    named = ", ".join(r["name"] for r in list_models())
-    return (f"{named}; or resnet<D>/plain<D> for any CIFAR depth D = 6n+2 (e.g. resnet8), "
-            f"cifar_resnet<D> to force the CIFAR family (e.g. cifar_resnet50)")
+# --------------------------------------------------------------------------- by name (names: keras_resnet.registry)
 
 
 def build(name, /, **kwargs):
@@ -345,35 +302,23 @@ def build(name, /, **kwargs):
     ImageNet depths (18/34/50/101/152) win over CIFAR ones for `resnet<D>`;
     `cifar_resnet<D>` forces the CIFAR family. `plain<D>` is `resnet<D>` with
     `plain=True`. Keyword arguments go to `cifar_resnet`, `imagenet_resnet`
-    or `toy_skip_net`.
+    or `toy_skip_net`. The names are parsed by `keras_resnet.registry.parse_model_name`.
     `weights=`: None, a path, or a preset such as "cifar10" (`keras_resnet.nets.weights`).
     """
     if kwargs.get("weights") is not None:   # pretrained weights: nets/weights.py
         from .weights import build_with_weights
         return build_with_weights(build, name, kwargs.pop("weights"), kwargs)
     kwargs.pop("weights", None)
-    if not isinstance(name, str):
-        raise ValueError(f"Model name must be a string, got {name!r}. Allowed: {_names_help()}.")
-    key = name.strip().lower().replace("-", "")
-    if key == "toy_skip":
+    parsed = parse_model_name(name)
+    if parsed.family == "toy":
         return toy_skip_net(**kwargs)
-    match = _NAME.match(key)
-    if not match:
-        raise ValueError(f"Unknown model name {name!r}. Allowed: {_names_help()}.")
-    force_cifar, kind, depth = match.group(1), match.group(2), int(match.group(3))
-    if kind == "plain":
+    if parsed.kind == "plain":
         if kwargs.get("plain") is False:
-            raise ValueError(f"{name!r} is a plain net; plain=False contradicts it (use 'resnet{depth}').")
+            raise ValueError(f"{name!r} is a plain net; plain=False contradicts it (use 'resnet{parsed.depth}').")
         kwargs["plain"] = True
-    if depth in IMAGENET_SPECS and not force_cifar:
-        return imagenet_resnet(depth, **kwargs)
-    if depth >= 8 and (depth - 2) % 6 == 0:
-        return cifar_resnet(depth, **kwargs)
-    raise ValueError(
-        f"Unknown model name {name!r}: depth {depth} is neither an ImageNet depth "
-        f"({', '.join(map(str, IMAGENET_SPECS))}) nor a CIFAR depth 6n+2 (8, 14, 20, 26, 32, ...). "
-        f"Allowed: {_names_help()}."
-    )
+    if parsed.family == "imagenet":
+        return imagenet_resnet(parsed.depth, **kwargs)
+    return cifar_resnet(parsed.depth, **kwargs)
 
 
 def _named(name, doc):

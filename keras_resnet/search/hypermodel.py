@@ -15,8 +15,8 @@ import time
 import keras_tuner as kt
 
 from .._compat import set_hyperband_max_trials
+from ..registry import TUNERS
 
-TUNERS = ("random", "bayesian", "hyperband", "grid")
 PROJECT = "search"
 SIDECAR = "keras_resnet_trial.json"
 

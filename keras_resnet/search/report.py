@@ -17,9 +17,7 @@ import contextlib
 import csv
 import io
 import math
-import os
 import pathlib
-import shutil
 
 from ..io import atomic_write, save_figure
 from .hypermodel import SIDECAR
@@ -197,7 +195,6 @@ def _history(trial):
 def export_best(tuner, directory, hypermodel, objective):
     """Write the best trial (its best epoch's weights) as `directory/best`, a run directory with a model card."""
     from .. import training
-    from ..io import write_json
 
     trials = tuner.oracle.get_best_trials(1)
     if not trials:
@@ -226,27 +223,8 @@ def export_best(tuner, directory, hypermodel, objective):
                       "best_value": _best(trial, objective.name, objective.direction),
                       "best_step": trial.best_step, "hyperparameters": values}
 
-    tmp = directory / ".best.tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    model.save(tmp / "model.keras")
-    write_json(tmp / "config.json", config.to_dict())
-    history = _history(trial)
-    cols = list(history)
-    rows = zip(*(history[c] for c in cols))
-    atomic_write(tmp / "history.csv", ",".join(cols) + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
-    from ..training.rundir import plot_curves
+    from ..training.rundir import write_run
 
-    plot_curves(history, tmp / "curves.png", title=f"{name} (trial {trial.trial_id})", eval_name="validation")
-    write_json(tmp / "model_card.json", card)
-    best = directory / "best"
-    old = directory / ".best.old"
-    if best.exists():
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(best, old)
-    os.replace(tmp, best)
-    if old.exists():
-        shutil.rmtree(old)
-    return best
+    return write_run(directory / "best", model, card, history=_history(trial), history_csv=True,
+                     config=config.to_dict(), title=f"{name} (trial {trial.trial_id})", eval_name="validation",
+                     replace=True)

@@ -25,6 +25,7 @@ from . import recipes, rundir
 from .card import CARD_FILE, REQUIRED, model_card, read_card
 from .config import TrainConfig, _dataset_name, check_config
 from .distribute import get_strategy, is_chief, per_replica_batch  # noqa: F401  (get_strategy is public here)
+from .fit import check_fit
 
 EVAL_BATCH = 256
 
@@ -102,18 +103,15 @@ def build_model(config, data):
 
     kwargs = dict(config.model_kwargs)
     shape, classes = tuple(data.image_shape), len(data.class_names)
-    given = kwargs.get("input_shape")
-    if given is not None:
-        given = tuple(given)
-        if len(given) != 3 or given[-1] != shape[-1] or any(g not in (None, s) for g, s in zip(given[:2], shape[:2])):
-            raise ValueError(f"The model's input_shape {given} does not match the data's images {shape} "
-                             f"(dataset {data.name!r}); leave input_shape out to take it from the data.")
+    model, dataset = f"model {config.model!r}", f"dataset {data.name!r}"
+    if kwargs.get("input_shape") is not None:
+        check_fit(kwargs["input_shape"], None, shape, model=model, data=dataset,
+                  fix="leave input_shape out to take it from the data")
     else:
         kwargs["input_shape"] = shape
-    if kwargs.get("classes") not in (None, classes):
-        raise ValueError(f"The model has classes={kwargs['classes']} but dataset {data.name!r} has {classes} classes "
-                         f"({', '.join(map(str, data.class_names[:12]))}{', ...' if classes > 12 else ''}); "
-                         f"leave classes out to take it from the data.")
+    if kwargs.get("classes") is not None:
+        check_fit(None, kwargs["classes"], class_names=data.class_names, model=model, data=dataset,
+                  fix="leave classes out to take it from the data")
     kwargs["classes"] = classes
     kwargs.update(preprocessing=data_lib.normalization_stats(data), sync_bn=config.sync_bn)
     if config.weight_decay:
@@ -184,9 +182,7 @@ def evaluate(model, data_or_ds, batch_size=EVAL_BATCH):
         y = np.asarray(y)
         y = y.argmax(-1) if y.ndim == 2 else y.reshape(-1)
         y = y.astype(np.int64)
-        if y.size and (y.min() < 0 or y.max() >= classes):
-            raise ValueError(f"Labels must be in [0, {classes}) for this model's {classes} classes; "
-                             f"found {int(y.min())}..{int(y.max())}.")
+        check_fit(None, classes, labels=y, model=f"model {model.name!r}")
         ranked = np.argsort(-p, axis=-1)[:, :5]
         top1 += int((ranked[:, 0] == y).sum())
         top5 += int((ranked == y[:, None]).any(-1).sum())
@@ -264,13 +260,9 @@ def _train(config):
 
     metrics = evaluate(model, prepared.test_ds)
     history = rundir.read_history(run_dir / "history.csv")
-    tmp = run_dir / "model.tmp.keras"
-    model.save(tmp)
-    tmp.replace(run_dir / "model.keras")
     name = f"{config.model}-{prepared.data.name}"
-    rundir.plot_curves(history, run_dir / "curves.png", title=name, eval_name=eval_name)
     card = model_card(model, config, prepared, metrics, name, epochs=epochs, steps=steps, lr=lr, warmup=warmup)
-    rundir.write_json(run_dir / "model_card.json", card)
+    rundir.write_run(run_dir, model, card, history=history, title=name, eval_name=eval_name)
     return TrainResult(model, history, run_dir, card["metrics"], card)
 
 

@@ -14,13 +14,16 @@ Every file is written to a temporary name first and renamed into place.
 """
 
 import csv
-import datetime
 import io
 import json
+import os
 import pathlib
 import shutil
 
-from ..io import atomic_write, jsonable, new_figure, save_figure, write_json  # noqa: F401  (write_json re-exported)
+from ..io import atomic_path, atomic_write, jsonable, new_figure, save_figure, write_json  # noqa: F401  (write_json re-exported)
+from .card import CARD_FILE, now, versions  # noqa: F401  (now, versions re-exported)
+
+MODEL_FILE = "model.keras"
 
 # TrainConfig fields that do not change what is trained: a re-run may differ in these.
 VOLATILE = ("run_dir", "overwrite", "devices", "jit_compile", "steps_per_execution", "verbose", "command")
@@ -73,7 +76,7 @@ def prepare(run_dir, config_dict, overwrite=False):
             f"re-run with the same settings to resume, choose another --run-dir, or pass --overwrite."
         )
     read_history(run_dir / "history.csv")   # a broken history fails here, before any work (resume or load)
-    return "complete" if (run_dir / "model_card.json").exists() else "resume"
+    return "complete" if (run_dir / CARD_FILE).exists() else "resume"
 
 
 def start(run_dir, config_dict, state):
@@ -147,6 +150,59 @@ def read_history(path):
     return history
 
 
+def write_history(path, history):
+    """{column: [values]} -> history.csv (the columns in the dict's order, one row per epoch), atomically."""
+    cols = list(history)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(cols)
+    writer.writerows(zip(*(history[c] for c in cols)))
+    atomic_write(path, buf.getvalue())
+
+
+def write_run(run_dir, model, card, *, history=None, history_csv=False, config=None, title="", eval_name="test",
+              replace=False):
+    """Write a finished run into `run_dir`: the one writer of `train` and of the search's `best/`.
+
+    Writes model.keras, config.json (when `config` is given), history.csv (when `history_csv`: from
+    `history`; `train`'s CSVLogger has written it already), curves.png (when `history` is given) and
+    model_card.json last, whose presence marks the run finished (`prepare` returns "complete"). Every
+    file is written to a temporary name and renamed into place. With `replace`, the whole folder is
+    built beside `run_dir` and swapped in only once complete (an existing `run_dir` is replaced).
+    """
+    run_dir = pathlib.Path(run_dir)
+    if replace:
+        tmp = run_dir.with_name(f".{run_dir.name}.tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        try:
+            write_run(tmp, model, card, history=history, history_csv=history_csv, config=config, title=title,
+                      eval_name=eval_name)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        old = run_dir.with_name(f".{run_dir.name}.old")
+        if run_dir.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(run_dir, old)
+        os.replace(tmp, run_dir)
+        if old.exists():
+            shutil.rmtree(old)
+        return run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(run_dir / MODEL_FILE) as tmp:
+        model.save(tmp)
+    if config is not None:
+        write_json(run_dir / "config.json", config)
+    if history is not None:
+        if history_csv:
+            write_history(run_dir / "history.csv", history)
+        plot_curves(history, run_dir / "curves.png", title=title, eval_name=eval_name)
+    write_json(run_dir / CARD_FILE, card)
+    return run_dir
+
+
 def truncate_history(path, epochs):
     """Keep the rows of the first `epochs` epochs only (a killed run may have logged one more)."""
     path = pathlib.Path(path)
@@ -205,15 +261,3 @@ def plot_confusion(confusion, class_names, path, title=""):
     fig.tight_layout()
     save_figure(fig, path)
 
-
-def versions():
-    import keras
-    import tensorflow as tf
-
-    from .. import __version__
-
-    return {"keras_resnet": __version__, "tensorflow": tf.__version__, "keras": keras.__version__}
-
-
-def now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
