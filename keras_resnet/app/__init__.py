@@ -7,13 +7,14 @@
     keras-resnet demo [--models-dir DIR] [--server-name 127.0.0.1] [--port 7860] [--share]
     python apps/gradio_app.py ...                       (the same)
 
-folders.py  the model folders listed (saved_models/<name>/, run directories), checked before use
+folders.py  the model folders listed (saved_models/<name>/, run directories), checked before use; the packaged
+            presets when there is none; the model the page opens on (the most accurate CIFAR-10 one)
 classify.py classify one image: the cached predictor per backend, the timings
 ui.py       the page (Gradio Blocks), the model card, the example images; build_demo, launch
 examples/   the example images shown under each model (one folder per dataset)
 """
 
-from .folders import BACKENDS, FILES, ModelEntry, discover_models, read_model_folder
+from .folders import BACKENDS, FILES, ModelEntry, default_model, discover_models, preset_models, read_model_folder
 from .classify import ModelLoadError, get_predictor, model_input_file, predict, prepare_image
 from .ui import (
     CSS, DEFAULT_MAX_FILE_SIZE, DEFAULT_MODELS_DIR, EXAMPLES_DIR, THEME, TITLE, build_demo, card_markdown, examples_for, launch,
@@ -22,6 +23,6 @@ from .ui import (
 
 __all__ = [
     "BACKENDS", "CSS", "DEFAULT_MAX_FILE_SIZE", "DEFAULT_MODELS_DIR", "EXAMPLES_DIR", "FILES", "THEME", "TITLE", "ModelEntry",
-    "ModelLoadError", "build_demo", "card_markdown", "discover_models", "examples_for", "get_predictor", "launch", "model_input_file",
-    "predict", "prepare_image", "read_model_folder", "readable_upload_errors", "skipped_markdown",
+    "ModelLoadError", "build_demo", "card_markdown", "default_model", "discover_models", "examples_for", "get_predictor", "launch", "model_input_file",
+    "predict", "prepare_image", "preset_models", "read_model_folder", "readable_upload_errors", "skipped_markdown",
 ]

@@ -12,11 +12,14 @@ import pathlib
 import tempfile
 import threading
 import time
+from typing import TYPE_CHECKING
 
-from .folders import FILES
+if TYPE_CHECKING:
+    from ..deploy.predictors import KerasPredictor
 
 
 class _Locked:
+
     """A predictor called by one request at a time (LiteRT interpreters are not thread-safe)."""
 
     def __init__(self, predictor):
@@ -27,7 +30,7 @@ class _Locked:
             return self.predictor.predict(x)
 
 
-_PREDICTORS = {}
+_PREDICTORS: dict[tuple[str, str], KerasPredictor | _Locked] = {}   # (model folder, backend) -> predictor
 _LOAD_LOCK = threading.Lock()
 
 
@@ -83,11 +86,17 @@ def get_predictor(entry, backend):
         if key in _PREDICTORS:
             return _PREDICTORS[key], 0.0
         t = time.perf_counter()
-        path = entry.folder / FILES[backend]
+        path = entry.file(backend)
         try:
-            predictor = KerasPredictor(path) if backend == "Keras" else _Locked(TFLitePredictor(path))
+            if entry.preset:   # a packaged preset: built, its weights loaded after their SHA-256 check
+                from ..nets.builders import build
+
+                model = build(entry.preset["model"], weights=entry.preset["weights"])
+                predictor: KerasPredictor | _Locked = KerasPredictor(model, class_names=entry.class_names)
+            else:
+                predictor = KerasPredictor(path) if backend == "Keras" else _Locked(TFLitePredictor(path))
         except Exception as e:  # noqa: BLE001  (inference raises ValueError with the reason)
-            raise ModelLoadError(f"{entry.name}: {FILES[backend]} does not load ({e})") from None
+            raise ModelLoadError(f"{entry.name}: {path.name} does not load ({e})") from None
         predictor.predict(np.zeros((1, *entry.input_shape), np.uint8))  # trace / allocate once, off the clock
         _PREDICTORS[key] = predictor
         return predictor, time.perf_counter() - t

@@ -32,7 +32,8 @@ COLORMAP = "jet"           # matplotlib colormap of the heat map (blue = nothing
 ALPHA = 0.5                # weight of the heat map in the overlay
 _STAGE_OUTPUT = re.compile(r"^conv(\d+)_block(\d+)_(out|add)$")
 
-_CAMS = {}
+_CAMS: dict[str, GradCAM] = {}    # model folder -> its GradCAM
+
 _LOCK = threading.Lock()
 
 
@@ -188,7 +189,7 @@ def describe(entry, r):
     """One line for the page: which class was explained, from which layer, how long it took."""
     h, w, k = r["feature_shape"]
     text = (f"Explained: **{r['class_']}** (top-{r['rank']}, probability {_prob(r['probability'])}) · Grad-CAM from "
-            f"`{r['layer']}`, the last stage's output ({h}×{w}, {k} channels) of `model.keras` · "
+            f"`{r['layer']}`, the last stage's output ({h}×{w}, {k} channels) of `{entry.file('Keras').name}` · "
             f"{1000 * r['seconds']:.0f} ms")
     if r["load_seconds"]:
         text += f" (+ {r['load_seconds']:.1f} s loading and tracing on first use)"

@@ -1,13 +1,15 @@
 """The model folders the demo lists: `saved_models/<name>/` or a run directory, checked before use.
 
 A model folder holds model_card.json (class names, input shape) and model.keras, optionally model.tflite.
-A folder that is not usable is skipped with the reason, never shown broken.
+A folder that is not usable is skipped with the reason, never shown broken. With no model folder at all (a
+pip install has no saved_models/), `preset_models` lists the weights packaged in keras_resnet/presets.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import pathlib
+import re
 
 from ..deploy.predictors import check_keras_archive, load_model_card
 
@@ -23,6 +25,11 @@ class ModelEntry:
     folder: pathlib.Path
     card: dict
     backends: tuple
+    preset: dict | None = None    # a packaged preset (presets.json entry): `folder` is its .weights.h5 file
+
+    def file(self, backend):
+        """The file `backend` runs: the folder's model.keras / model.tflite, or a preset's weights file."""
+        return self.folder if self.preset else self.folder / FILES[backend]
 
     @property
     def class_names(self):
@@ -51,7 +58,9 @@ def read_model_folder(folder):
     if not (folder / "model.keras").is_file():
         raise ValueError("no model.keras")
     check_keras_archive(folder / "model.keras", where="model.keras")
-    backends, note = ("Keras",), None
+    backends: tuple[str, ...] = ("Keras",)
+    note = None
+
     if (folder / "model.tflite").is_file():
         if _tflite_ok(folder / "model.tflite"):
             backends = BACKENDS
@@ -89,3 +98,35 @@ def discover_models(dirs):
                 name = entry.name = f"{folder.name} ({folder.parent.name})"
             models[name] = entry
     return models, skipped
+
+
+def preset_models():
+    """The presets packaged in keras_resnet/presets (presets.json) as menu entries, named '<model>-<weights>
+    (preset)'; each is built with keras_resnet.build(model, weights=...) on first use (classify.get_predictor)."""
+    from ..nets.weights import list_presets, presets_dir
+
+    models = {}
+    for p in list_presets():
+        name, measured = f"{p['model']}-{p['weights']} (preset)", p.get("measured") or {}
+        card = {"name": name, "model": {"name": p["model"], "kwargs": p["build"]},
+                "dataset": {"name": p["weights"], "num_test": measured.get("test_examples")},
+                "class_names": p["class_names"], "input_shape": p["input_shape"],
+                "metrics": {k: measured.get(k) for k in ("test_top1_accuracy", "test_examples")},
+                "command": f'keras_resnet.build("{p["model"]}", weights="{p["weights"]}")'}
+        models[name] = ModelEntry(name, presets_dir() / p["file"], card, ("Keras",), preset=p)
+    return models
+
+
+_CIFAR10 = re.compile(r"(^|[^a-z0-9])cifar-?10($|[^0-9])")
+
+
+def default_model(models):
+    """The name the demo opens on: the CIFAR-10 model (dataset name cifar10...) whose card records the highest
+    test top-1 accuracy; else the model with the highest one; else the first listed (None for no model)."""
+    def rank(entry):
+        acc = (entry.card.get("metrics") or {}).get("test_top1_accuracy")
+        acc = float(acc) if isinstance(acc, (int, float)) and not isinstance(acc, bool) else None
+        cifar10 = bool(_CIFAR10.search(str((entry.card.get("dataset") or {}).get("name", "")).lower()))
+        return (acc is not None and cifar10, -1.0 if acc is None else acc)
+
+    return max(models, key=lambda name: rank(models[name]), default=None)

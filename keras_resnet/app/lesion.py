@@ -18,11 +18,17 @@ import re
 import threading
 import time
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .classify import get_predictor, predict
 
-_LESIONS = {}
+if TYPE_CHECKING:
+    from ..analysis.switches import Block
+
+
+_LESIONS: dict[str, Lesion] = {}   # model folder -> its instrumented model
 _LOCK = threading.Lock()
 
 PLAIN_NOTE = (
@@ -48,7 +54,7 @@ class Lesion:
         self.by_name = {b.name: b for b in self.blocks}
         self.residual = any(b.residual for b in self.blocks)
         self.shapes = {b.name: tuple(model.get_layer(b.last_layer).output.shape[1:]) for b in self.blocks}
-        self.stages = {}
+        self.stages: dict[str, list[Block]] = {}
         for b in self.blocks:
             self.stages.setdefault(b.name.split("_")[0], []).append(b)
         self.lock = threading.Lock()

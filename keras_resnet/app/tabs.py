@@ -16,8 +16,10 @@ until they are opened.
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import gradio as gr
+
 
 from . import compare as comparing
 from . import explain as explaining
@@ -44,15 +46,22 @@ COMPARE_INTRO = """\
 latency of that one call on a warm model (loading and tracing are not counted)."""
 
 
+def user_error(message, title="Error"):
+    """A gr.Error for what the user gave (no image, an unreadable file, a bad value): shown on the page, and no
+    traceback in the server's log (Gradio's print_exception=False)."""
+    return gr.Error(message, title=title, print_exception=False)
+
+
 @contextlib.contextmanager
 def _readable(title):
-    """The app's errors as gr.Error with a title (a message, not a stack trace)."""
+    """The app's errors as gr.Error with a title (a message, not a stack trace); only a model that does not load
+    (the server's problem, not the user's) is also logged."""
     try:
         yield
     except ModelLoadError as e:
         raise gr.Error(str(e), title="Model error") from None
     except (ValueError, FileNotFoundError) as e:
-        raise gr.Error(str(e), title=title) from None
+        raise user_error(str(e), title=title) from None
 
 
 def _shown(call, *args):
@@ -68,9 +77,9 @@ def add_tabs(models, image, model):
 
     def entry_for(img, name):
         if img is None:
-            raise gr.Error("Upload, paste or capture an image first.", title="No image")
+            raise user_error("Upload, paste or capture an image first.", title="No image")
         if name not in models:
-            raise gr.Error(f"Unknown model {name!r}; choose one of {', '.join(models)}.", title="Unknown model")
+            raise user_error(f"Unknown model {name!r}; choose one of {', '.join(models)}.", title="Unknown model")
         return models[name]
 
     # ------------------------------------------------------------------ API functions (also used by the page)
@@ -96,7 +105,7 @@ def add_tabs(models, image, model):
 
     def compare(image, backend="Keras"):
         if image is None:
-            raise gr.Error("Upload, paste or capture an image first.", title="No image")
+            raise user_error("Upload, paste or capture an image first.", title="No image")
         with _readable("Cannot compare on this image"):
             return comparing.compare(models, image, backend)
 
@@ -216,7 +225,8 @@ def add_tabs(models, image, model):
 
     # ------------------------------------------------------------------ events
 
-    private = dict(api_visibility="private")
+    private: dict[str, Any] = dict(api_visibility="private")
+
     lesion_outputs = [intact, lesioned, summary]
 
     # explain

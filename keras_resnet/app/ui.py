@@ -15,8 +15,8 @@ import gradio as gr
 
 from .._compat import gradio_cache_dir, set_component_preprocess
 from .classify import ModelLoadError, model_input_file, predict
-from .folders import BACKENDS, FILES, discover_models
-from .tabs import add_tabs
+from .folders import BACKENDS, default_model, discover_models, preset_models
+from .tabs import add_tabs, user_error
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_MODELS_DIR = ROOT / "saved_models"
@@ -77,13 +77,17 @@ def card_markdown(entry):
     if c.get("macs"):
         rows.append(("Multiply-adds", f"{_num(c['macs'])} per image"))
     rows.append(("Input", f"{h} × {w} × {ch} ({'RGB' if ch == 3 else 'grayscale'}), raw 0–255 pixels"))
-    sizes = [f"{b}: <code>{FILES[b]}</code> {_num((entry.folder / FILES[b]).stat().st_size, 'B')}" for b in entry.backends]
-    rows.append(("Files", "<br>".join(sizes)))
+    sizes = [f"{b}: <code>{entry.file(b).name}</code> {_num(entry.file(b).stat().st_size, 'B')}" for b in entry.backends]
+    rows.append(("Files", "<br>".join(sizes) + (" (packaged in keras_resnet/presets)" if entry.preset else "")))
     rows.append(("Classes", escape(", ".join(entry.class_names))))
     table = "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
     parts = [f"### Model card: {escape(str(c.get('name', entry.name)))}", table]
+    p = entry.preset
+    if p:
+        parts.append(f"**A packaged preset** from {escape(p['source']['repository'])} ({escape(p['licence'])}), "
+                     f"trained by {escape(p['trained_by'])} on {escape(p['dataset'])}; {escape(p['optimistic'])}.")
     if c.get("command"):
-        parts.append(f"**Trained with**\n```bash\n{c['command']}\n```")
+        parts.append(f"**{'Built with' if p else 'Trained with'}**\n```{'python' if p else 'bash'}\n{c['command']}\n```")
     versions = ", ".join(f"{k} {v}" for k, v in (c.get("versions") or {}).items())
     if c.get("created") or versions:
         parts.append(f"<sub>Created {escape(str(c.get('created', '?')))} · {escape(versions)}</sub>")
@@ -130,7 +134,7 @@ def readable_upload_errors(image):
                     load_image(path)
                 except (ValueError, FileNotFoundError) as why:
                     message = str(why).replace(str(path), name)
-            raise gr.Error(message, title="Not an image", print_exception=False) from None  # a user error, not the server's
+            raise user_error(message, title="Not an image") from None  # a user error, not the server's
 
     return set_component_preprocess(image, preprocess)
 
@@ -163,28 +167,40 @@ def _example_sets(models, image, model):
             ex.dataset.click(lambda n=name: n, None, model, api_visibility="private")
 
 
-def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
-    """The Gradio Blocks app over every valid model folder in `dirs`; FileNotFoundError when there is none."""
+PRESETS_NOTE = """\
+**No model folder found — these are the packaged presets** (“(preset)” in the menu): ResNet-20/32/44/56 with
+the CIFAR-10 weights shipped inside `keras_resnet` (`keras_resnet.ResNet56(weights="cifar10")`). Add your own
+models with `--models-dir` (a run directory of `keras-resnet train`, or a folder of them)."""
+
+
+def build_demo(dirs=(DEFAULT_MODELS_DIR,), presets=True):
+    """The Gradio Blocks app over every valid model folder in `dirs`, opening on `default_model`'s choice.
+
+    With no valid model folder: the packaged presets (`presets=True`), else FileNotFoundError.
+    """
     models, skipped = discover_models(dirs)
+    note = ""
+    if not models and presets:
+        models, note = preset_models(), PRESETS_NOTE
     if not models:
         where = ", ".join(str(d) for d in dirs)
         why = "; ".join(f"{f}: {r}" for f, r in skipped) or "no sub-folders"
         raise FileNotFoundError(
             f"no valid model folder in {where} ({why}). A model folder holds model.keras and model_card.json "
             "(as written by `keras-resnet train`); pass one with --models-dir.")
-    first = next(iter(models.values()))
+    first = models[default_model(models)]
 
     def classify(image, name, backend):
         if image is None:
-            raise gr.Error("Upload, paste or capture an image first.", title="No image")
+            raise user_error("Upload, paste or capture an image first.", title="No image")
         if name not in models:
-            raise gr.Error(f"Unknown model {name!r}; choose one of {', '.join(models)}.")
+            raise user_error(f"Unknown model {name!r}; choose one of {', '.join(models)}.", title="Unknown model")
         try:
             label, prep_s, infer_s, load_s, x = predict(models[name], image, backend)
-        except ModelLoadError as e:
+        except ModelLoadError as e:   # the server's problem (a model file that does not load): logged
             raise gr.Error(str(e), title="Model error") from None
         except (ValueError, FileNotFoundError) as e:
-            raise gr.Error(str(e), title="Cannot classify this image", print_exception=False) from None
+            raise user_error(str(e), title="Cannot classify this image") from None
         timing = (f"**Inference: {1000 * infer_s:.1f} ms** ({backend}, batch of 1) · "
                   f"image conversion {1000 * prep_s:.1f} ms")
         if load_s:
@@ -198,11 +214,13 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
         entry = models[name]
         has_tflite = "TFLite" in entry.backends
         return (gr.update(value="Keras", interactive=has_tflite,
-                          info=None if has_tflite else "no model.tflite in this folder"),
+                          info=None if has_tflite else "packaged preset: Keras only" if entry.preset
+                          else "no model.tflite in this folder"),
                 card_markdown(entry))
 
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(INTRO)
+        gr.Markdown(note, visible=bool(note), elem_id="presets-note")
         gr.Markdown(skipped_markdown(skipped), visible=bool(skipped), elem_id="skipped")
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
@@ -233,7 +251,7 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,)):
         backend.input(classify_if_image, inputs, outputs, api_visibility="private")
         add_tabs(models, image, model)   # Where it looks / Switch blocks off / Compare models (tabs.py)
     demo.queue(default_concurrency_limit=4, max_size=64)
-    demo.models, demo.skipped = models, skipped
+    demo.models, demo.skipped, demo.default_model, demo.presets = models, skipped, first.name, bool(note)
     return demo
 
 

@@ -1,4 +1,5 @@
-"""`keras-resnet demo`: the Gradio app (keras_resnet.app) over saved_models/ and --models-dir."""
+"""`keras-resnet demo`: the Gradio app (keras_resnet.app) over saved_models/ and --models-dir; with no model
+folder there (a pip install has no saved_models/), over the presets packaged in keras_resnet/presets."""
 
 import pathlib
 
@@ -6,10 +7,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def register(sub):
-    p = sub.add_parser("demo", help="open the Gradio classifier on the shipped models (saved_models/)")
+    p = sub.add_parser("demo", help="open the Gradio classifier on the shipped models (saved_models/, else the "
+                       "packaged presets)")
     p.add_argument("--models-dir", action="append", default=[], metavar="DIR",
                    help="also list the model folders in DIR (or DIR itself, a run directory); repeatable")
-    p.add_argument("--no-saved-models", action="store_true", help="do not list the shipped saved_models/")
+    p.add_argument("--no-saved-models", action="store_true",
+                   help="do not list the shipped saved_models/ (nor fall back to the packaged presets)")
     p.add_argument("--server-name", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 to serve your network)")
     p.add_argument("--port", type=int, default=None, help="port (default: Gradio's, 7860 or the next free one)")
@@ -45,10 +48,12 @@ def run_demo(args):
     if not dirs:
         raise ValueError("--no-saved-models needs at least one --models-dir DIR")
     app = load_app()
-    demo = app.build_demo(dirs)
+    demo = app.build_demo(dirs, presets=not args.no_saved_models)
     for folder, reason in demo.skipped:
         print(f"keras-resnet demo: skipped {folder}: {reason}")
-    print(f"keras-resnet demo: {len(demo.models)} model(s): {', '.join(demo.models)}; "
+    if demo.presets:
+        print("keras-resnet demo: no model folder found: listing the presets packaged in keras_resnet/presets")
+    print(f"keras-resnet demo: {len(demo.models)} model(s): {', '.join(demo.models)}; opens on {demo.default_model}; "
           f"uploads up to {args.max_file_size / 2**20:g} MB")
     app.launch(demo, server_name=args.server_name, port=args.port, share=args.share, max_file_size=args.max_file_size)
     return 0

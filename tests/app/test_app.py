@@ -104,10 +104,62 @@ def test_no_valid_model_is_a_clear_error(tmp_path, capsys):
 
     (tmp_path / "empty-folder").mkdir()
     with pytest.raises(FileNotFoundError, match="no valid model folder.*empty-folder: no model_card.json"):
-        ga.build_demo([tmp_path])
+        ga.build_demo([tmp_path], presets=False)
     assert main(["demo", "--no-saved-models", "--models-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("keras-resnet demo: error: no valid model folder in ")
+
+
+def _entry(name, dataset, accuracy):
+    card = {"class_names": ["a", "b"], "input_shape": [8, 8, 3], "dataset": {"name": dataset},
+            "metrics": {} if accuracy is None else {"test_top1_accuracy": accuracy}}
+    return name, ga.ModelEntry(name, pathlib.Path(name), card, ("Keras",))
+
+
+def test_the_page_opens_on_the_most_accurate_cifar10_model():
+    models = dict([_entry("a-fashion", "fashion-mnist", 0.99), _entry("b-cifar100", "cifar100", 0.97),
+                   _entry("c-cifar10", "cifar10", 0.91), _entry("d-subset", "cifar10-subset", 0.934),
+                   _entry("e-untrained", "cifar10", None), _entry("f-cifar10", "CIFAR-10", 0.92)])
+    assert ga.default_model(models) == "d-subset"
+    del models["d-subset"], models["c-cifar10"], models["f-cifar10"]
+    assert ga.default_model(models) == "a-fashion"           # no measured CIFAR-10 model: the most accurate one
+    assert ga.default_model(dict([_entry("x", "cifar10", None), _entry("y", "mnist", None)])) == "x"   # the first
+    assert ga.default_model({}) is None
+    shipped, _ = ga.discover_models([ROOT / "saved_models"])
+    cifar = {n: e.card["metrics"]["test_top1_accuracy"] for n, e in shipped.items()
+             if e.card["dataset"]["name"].startswith("cifar10") and e.card.get("metrics")}
+    if cifar:   # the project's models: resnet44-cifar10 (93.41 % on 1,017 test images)
+        assert ga.default_model(shipped) == max(cifar, key=cifar.get)
+
+
+@pytest.mark.slow
+def test_without_model_folders_the_demo_lists_the_packaged_presets_and_every_tool_works(tmp_path):
+    from gradio_client import Client, handle_file
+
+    from keras_resnet.nets.weights import list_presets
+
+    demo, url = _launch([tmp_path / "saved_models"])     # a pip install: no saved_models/
+    try:
+        assert demo.presets and demo.skipped == [(str(tmp_path / "saved_models"), "directory does not exist")]
+        assert list(demo.models) == [f"{p['model']}-{p['weights']} (preset)" for p in list_presets()]
+        assert demo.default_model == "resnet44-cifar10 (preset)"    # 93.41 %, the best measured preset
+        import httpx
+
+        page = httpx.get(url, timeout=30).text + httpx.get(url.rstrip("/") + "/config", timeout=30).text
+        assert "packaged presets" in page and "resnet44-cifar10 (preset)" in page
+        client, name = Client(url, verbose=False), demo.default_model
+        image = handle_file(str(ROOT / "keras_resnet" / "app" / "examples" / "cifar10" / "ship-drawn-rgba.png"))
+        label, timing, _ = client.predict(image, name, "Keras", api_name="/predict")
+        assert label["label"] == "ship" and "Inference:" in timing
+        _, explained = client.predict(image, name, 1, api_name="/explain")
+        assert explained.startswith("Explained: **ship** (top-1,") and "resnet44_cifar10.weights.h5" in explained
+        intact, lesioned, summary = client.predict(image, name, "conv3_block1", api_name="/lesion")
+        assert intact["label"] == "ship" and "Switched off 1 of 21 residual blocks" in summary
+        rows = client.predict(image, "TFLite", api_name="/compare")["data"]
+        assert [r[0] for r in rows] == list(demo.models)
+        assert all(r[5] == "Keras" and "no TFLite file" in r[6] for r in rows)
+    finally:
+        demo.close()
 
 
 def test_cli_rejects_bad_port():
@@ -201,6 +253,20 @@ def test_undecodable_upload_gets_a_readable_message(served, tmp_path):
     # the message of keras_resnet.deploy.load_image for the same file, with the name the user uploaded
     assert "cannot decode image broken.png: not a recognised image format" in str(info.value)
     assert "Traceback" not in str(info.value)
+
+
+def test_user_errors_log_no_traceback_on_the_server(served, tmp_path, capfd):
+    from gradio_client.exceptions import AppError
+
+    _, client, _, _ = served
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a PNG")
+    capfd.readouterr()
+    with pytest.raises(AppError, match="Upload, paste or capture an image first"):
+        client.predict(None, "tiny-color", "Keras", api_name="/predict")
+    with pytest.raises(AppError, match="broken.png"):
+        _ask(client, tmp_path / "broken.png", "tiny-color")
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err, out + err
 
 
 def test_sixteen_concurrent_requests_all_answered_correctly(served, tmp_path):

@@ -54,7 +54,7 @@ def _upload_image(ga, entry, tmp_path):
 
 def test_upload_shows_top_label_and_screenshot(page_url, tmp_path):
     ga, demo, url = page_url
-    entry = next(iter(demo.models.values()))  # the model the page opens with
+    entry = demo.models[demo.default_model]  # the model the page opens with (the most accurate CIFAR-10 one)
     path = _upload_image(ga, entry, tmp_path)
     probs, *_ = ga.predict(entry, path, "Keras")
     expected = max(probs, key=probs.get)
@@ -66,6 +66,8 @@ def test_upload_shows_top_label_and_screenshot(page_url, tmp_path):
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(url, wait_until="domcontentloaded", timeout=60_000)
+            page.locator("#model input").wait_for(timeout=60_000)
+            opened = page.locator("#model input").input_value()
             page.locator("#image input[type=file]").set_input_files(str(path))
             top = page.locator("#label [data-testid=label-output-value]")
             top.wait_for(timeout=60_000)
@@ -80,6 +82,7 @@ def test_upload_shows_top_label_and_screenshot(page_url, tmp_path):
             clicked = _click_example_of_another_model(ga, demo, page, entry)
         finally:
             browser.close()
+    assert opened == demo.default_model
     assert shown == expected
     assert "Inference:" in timing and "(Keras" in timing
     assert "Parameters" in card and entry.card["class_names"][0] in card
