@@ -15,7 +15,8 @@ from .degradation import error_curves, final_errors, plot_degradation
 from .experiments import load_data, run_degradation, run_layer_responses, run_lesion
 from .lesion import lesion_random, lesion_single, plot_random, plot_single, summarize_random
 from .paths import (
-    effective_paths, path_counts, path_gradients, path_length_distribution, plot_paths, summarize_gradients,
+    effective_paths, path_counts, path_gradients, path_length_distribution, path_length_stats, plot_paths,
+    summarize_gradients,
 )
 from .report import ExperimentFolder
 from .responses import layer_responses, plot_responses, response_layers
@@ -28,7 +29,7 @@ __all__ = [
     "Block", "ExperimentFolder", "ResidualSwitch", "SkipSwitch", "Trained", "as_arrays", "check_fit",
     "delete_blocks", "effective_paths", "error_curves", "family_names", "final_errors", "find_blocks",
     "instrument", "layer_responses", "lesion_random", "lesion_single", "load_data", "load_model", "obtain",
-    "path_counts", "path_gradients", "path_length_distribution", "plot_degradation", "plot_paths",
+    "path_counts", "path_gradients", "path_length_distribution", "path_length_stats", "plot_degradation", "plot_paths",
     "plot_random", "plot_responses", "plot_single", "residual_blocks", "response_layers", "run_degradation",
     "run_layer_responses", "run_lesion", "set_kept", "summarize_gradients", "summarize_random", "top1_error",
 ]

@@ -120,6 +120,7 @@ def run_layer_responses(*, dataset=None, data_dir=None, models=None, depths=(20,
         std = np.array([row["std"] for row in r])
         summary.append(dict(model=t.label, layers=len(std), mean_std=float(std.mean()),
                             median_std=float(np.median(std)), max_std=float(std.max())))
+    notes = _response_notes(summary)
     folder.csv("responses.csv", rows)
     folder.csv("summary.csv", summary)
     folder.figure("responses.png", rsp.plot_responses(results))
@@ -127,8 +128,29 @@ def run_layer_responses(*, dataset=None, data_dir=None, models=None, depths=(20,
         f"Std of each 3x3 layer's output after BN, before ReLU/addition, over all elements, on {len(x)} "
         f"held-out images of {_dataset_label(data, trained)} (inference mode).",
         markdown_table(summary, ["model", "layers", "mean_std", "median_std", "max_std"],
-                       {c: ".3f" for c in ("mean_std", "median_std", "max_std")})])
-    return dict(folder=folder.dir, trained=trained, responses=results, summary=summary)
+                       {c: ".3f" for c in ("mean_std", "median_std", "max_std")}),
+        "\n".join(f"- {n}" for n in notes)])
+    return dict(folder=folder.dir, trained=trained, responses=results, summary=summary, notes=notes)
+
+
+def _response_notes(summary):
+    """The paper's two Fig. 7 comparisons, stated from the numbers: deeper ResNets respond less; ResNets less than
+    plain nets of the same depth."""
+    notes = []
+    parsed = {r["model"]: deg.kind_and_depth(r["model"]) for r in summary}
+    res = sorted((r for r in summary if parsed[r["model"]][0] == "resnet"), key=lambda r: parsed[r["model"]][1])
+    if len(res) >= 2:
+        means = [r["mean_std"] for r in res]
+        trend = ("falls with every step in depth" if all(b < a for a, b in zip(means, means[1:]))
+                 else "falls from the shallowest to the deepest" if means[-1] < means[0] else "does not fall")
+        notes.append("ResNets by depth, mean std " + ", ".join(f"{r['model']} {r['mean_std']:.3f}" for r in res)
+                     + f": it {trend} (the paper, Fig. 7: the deeper ResNet has the smaller responses).")
+    for r in res:
+        plain = [p for p in summary if parsed[p["model"]] == ("plain", parsed[r["model"]][1])]
+        for p in plain:
+            notes.append(f"{p['model']} {p['mean_std']:.3f} vs {r['model']} {r['mean_std']:.3f} mean std "
+                         "(the paper: the ResNet's responses are smaller than the plain net's).")
+    return notes
 
 
 # --------------------------------------------------------------------------- lesion + paths
@@ -169,6 +191,7 @@ def run_lesion(*, resnet, plain=None, dataset=None, data_dir=None, out_dir, runs
                                batch_size=path_batch, seed=seed, progress=progress)
     gsum = pth.summarize_gradients(grads, n)
     effective = pth.effective_paths(gsum)
+    stats = pth.path_length_stats(n, gsum, effective)
 
     folder.csv("single.csv", [dict(model=k, baseline=b, **r) for k, (b, rows) in single.items() for r in rows])
     folder.csv("random.csv", random_rows)
@@ -176,15 +199,17 @@ def run_lesion(*, resnet, plain=None, dataset=None, data_dir=None, out_dir, runs
     folder.csv("path_lengths.csv", pth.path_length_distribution(n))
     folder.csv("path_gradients.csv", grads)
     folder.csv("path_summary.csv", gsum)
+    folder.csv("path_stats.csv", [stats])
     folder.figure("single.png", les.plot_single(single))
     folder.figure("random.png", les.plot_random(summaries))
     folder.figure("paths.png", pth.plot_paths(gsum, n, res.label, effective))
     sections = [f"Test error on {len(x)} held-out images of {_dataset_label(data, trained)}; "
                 f"{draws} random draws per k; path gradients: {path_samples} samples of {path_batch} training "
-                "images per length.", *_lesion_notes(single, summaries, gsum, effective, n)]
+                "images per length.", *_lesion_notes(single, summaries, gsum, effective, n),
+                *veit_comparison(single, summaries, stats, resnet=res.label)]
     folder.report("Residual networks as ensembles: lesions and paths (Veit et al. 2016)", command, sections)
     return dict(folder=folder.dir, trained=trained, single=single, random=summaries, gradients=gsum,
-                effective=effective, blocks=n)
+                effective=effective, blocks=n, path_stats=stats)
 
 
 def _lesion_notes(single, summaries, gsum, effective, n):
@@ -200,6 +225,12 @@ def _lesion_notes(single, summaries, gsum, effective, n):
     cols = ["model", "intact", "mean_one_deleted", "worst_one_deleted", "mean_downsampling_deleted", "deletable"]
     out = ["## Deleting one block", "Errors with one shape-keeping block deleted (downsampling blocks apart):",
            markdown_table(rows, cols, {c: ".2%" for c in cols[1:5]})]
+    down = [dict(model=label, block=x["block"], index=x["index"], error=x["error"], change=x["error"] - base)
+            for label, (base, r) in single.items() for x in r if x["downsampling"] and x["deletable"]]
+    if down:
+        out += ["Each downsampling block deleted (`change`: against the intact net):",
+                markdown_table(down, ["model", "index", "block", "error", "change"],
+                               {"error": ".2%", "change": "+.2%"})]
     ks = sorted({r["k"] for rows_ in summaries.values() for r in rows_})
     table = [dict(k=k, **{lbl: next((f"{r['mean_error']:.2%} ± {r['std_error']:.2%}" for r in rows_ if r["k"] == k), "")
                           for lbl, rows_ in summaries.items()}) for k in ks]
@@ -211,4 +242,42 @@ def _lesion_notes(single, summaries, gsum, effective, n):
     if effective:
         out.append(f"Effective paths (central 90% of C(n,k) x magnitude): lengths {effective[0]}..{effective[1]} "
                    f"of {n}.")
+    return out
+
+
+def veit_comparison(single, summaries, stats, resnet):
+    """Markdown lines setting the measured numbers beside Veit et al.'s three findings (their Fig. 3, 5a, 6)."""
+    base, rows = single[resnet]
+    same = [r for r in rows if not r["downsampling"]]
+    down = [r for r in rows if r["downsampling"]]
+    out = ["## Compared with Veit et al. 2016"]
+    if same:
+        worst = max(same, key=lambda r: r["error"])
+        median = float(np.median([r["error"] for r in same]))
+        out.append(f"- *Deleting one block barely hurts, except at downsampling blocks* (their Fig. 3, ResNet-110): "
+                   f"here {resnet}, intact {base:.2%}; {len(same)} non-downsampling blocks deleted one at a time: "
+                   f"median {median:.2%} ({median - base:+.2%}), worst {worst['error']:.2%} ({worst['block']}, "
+                   f"{worst['error'] - base:+.2%})" + (
+                       "; downsampling blocks: " + ", ".join(f"{r['block']} {r['error']:.2%} "
+                                                             f"({r['error'] - base:+.2%})" for r in down)
+                       if down else "") + ".")
+    rand = [r for r in summaries.get(resnet, []) if r["k"] > 0]
+    if rand:
+        means = [r["mean_error"] for r in summaries[resnet]]
+        drops = sum(b < a for a, b in zip(means, means[1:]))
+        steps = np.diff(means)
+        out.append(f"- *The error grows smoothly with the number k of deleted blocks* (their Fig. 5a): here mean error "
+                   + ", ".join(f"{r['mean_error']:.1%}" for r in summaries[resnet])
+                   + f" for k = {', '.join(str(r['k']) for r in summaries[resnet])}; the mean falls between "
+                   f"consecutive k {drops} time(s); largest step {steps.max():+.1%}, median step "
+                   f"{float(np.median(steps)):+.1%}; std over draws up to {max(r['std_error'] for r in rand):.1%}.")
+    if "effective_lo" in stats:
+        out.append(f"- *Effective paths are short* (their Fig. 6: 5..17 of 54 blocks in ResNet-110, i.e. "
+                   f"{stats['veit_effective_lo_fraction']:.0%}..{stats['veit_effective_hi_fraction']:.0%} of the "
+                   f"blocks, while the typical path has 27): here {stats['effective_lo']}..{stats['effective_hi']} "
+                   f"of {stats['blocks']} blocks ({stats['effective_lo_fraction']:.0%}.."
+                   f"{stats['effective_hi_fraction']:.0%}); the path lengths have mean {stats['mean_length']:g} and "
+                   f"std {stats['std_length']:.2f}, the gradient-weighted mean length is "
+                   f"{stats['gradient_mean_length']:.1f} and the largest share of the gradient comes from paths of "
+                   f"{stats['gradient_peak_length']} blocks.")
     return out

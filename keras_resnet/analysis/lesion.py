@@ -103,9 +103,16 @@ def summarize_random(rows):
 _COLORS = ["tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown"]
 
 
+def _top(values, blocked=False):
+    """The upper y limit: room above the largest error, 1.02 when a model is near chance or a block is blocked."""
+    finite = [v for v in values if v == v]
+    top = max(finite, default=1.0) * 1.15 + 0.02
+    return 1.02 if blocked or top > 0.9 else top
+
+
 @styled
 def plot_single(results):
-    """Error per deleted block, one line per model, downsampling blocks shaded (Veit et al. Fig. 3).
+    """Error per deleted block, one line per model, downsampling blocks shaded and marked (Veit et al. Fig. 3).
 
     `results`: {label: (baseline, rows)} from `lesion_single`.
     """
@@ -115,13 +122,23 @@ def plot_single(results):
     fig, axes = new_figure(1, 1, width=width, height=3.6)
     ax = axes[0][0]
     shaded = False
+    values, any_blocked = [], False
     for (label, (baseline, rows)), color in zip(results.items(), _COLORS):
         idx = [r["index"] for r in rows]
         err = [r["error"] for r in rows]
+        values += err + [baseline]
         ax.plot(idx, err, "o-", ms=3.5, color=color, label=f"{label}: one block deleted")
         ax.axhline(baseline, color=color, ls=":", lw=1, label=f"{label}: intact ({baseline:.1%})")
+        down = [r for r in rows if r["downsampling"] and r["deletable"]]
+        if down:
+            ax.plot([r["index"] for r in down], [r["error"] for r in down], "s", ms=8, mfc="none", mec=color,
+                    mew=1.5, label=f"{label}: downsampling block deleted")
+            for r in down:
+                ax.annotate(f"{r['block']}\n{r['error']:.1%}", (r["index"], r["error"]), textcoords="offset points",
+                            xytext=(0, 7), ha="center", fontsize=6.5, color=color)
         blocked = [r["index"] for r in rows if not r["deletable"]]
         if blocked:
+            any_blocked = True
             ax.plot(blocked, [1.0] * len(blocked), "x", color=color, ms=7,
                     label=f"{label}: cannot be deleted (shape changes)")
         if not shaded:
@@ -130,7 +147,7 @@ def plot_single(results):
                     ax.axvspan(r["index"] - 0.5, r["index"] + 0.5, color="gray", alpha=0.2, lw=0)
             shaded = True
     ax.set(xlabel="deleted block (network order; gray = downsampling block)", ylabel="test error",
-           ylim=(0, 1.02), title="Deleting one block at test time (Veit et al. 2016, Fig. 3)")
+           ylim=(0, _top(values, any_blocked)), title="Deleting one block at test time (Veit et al. 2016, Fig. 3)")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     fig.tight_layout()
     return fig
@@ -138,7 +155,8 @@ def plot_single(results):
 
 @styled
 def plot_random(summaries):
-    """Mean test error (band: min..max over draws) against the number k of deleted blocks (Fig. 5a).
+    """Mean test error ± std over the draws (error bars; band: min..max) against the number k of deleted blocks
+    (Veit et al. Fig. 5a).
 
     `summaries`: {label: rows from `summarize_random`}, each optionally led by k=0 (intact).
     """
@@ -146,13 +164,17 @@ def plot_random(summaries):
 
     fig, axes = new_figure(1, 1, width=5.5, height=3.6)
     ax = axes[0][0]
+    values = []
     for (label, rows), color in zip(summaries.items(), _COLORS):
         k = [r["k"] for r in rows]
-        ax.plot(k, [r["mean_error"] for r in rows], "o-", ms=3.5, color=color, label=f"{label} (mean)")
+        draws = max((r.get("draws", 1) for r in rows), default=1)
+        values += [r["max_error"] for r in rows]
+        ax.errorbar(k, [r["mean_error"] for r in rows], yerr=[r.get("std_error", 0.0) for r in rows], fmt="o-",
+                    ms=3.5, capsize=2.5, color=color, label=f"{label}: mean ± std over {draws} draws")
         ax.fill_between(k, [r["min_error"] for r in rows], [r["max_error"] for r in rows], color=color,
-                        alpha=0.15, lw=0, label=f"{label} (min..max)")
-    ax.set(xlabel="number of blocks deleted at random, k", ylabel="test error", ylim=(0, 1.02),
+                        alpha=0.15, lw=0, label=f"{label}: min..max")
+    ax.set(xlabel="number of blocks deleted at random, k", ylabel="test error", ylim=(0, _top(values)),
            title="Deleting k random blocks (Veit et al. 2016, Fig. 5a)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig

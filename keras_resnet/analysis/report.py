@@ -5,20 +5,29 @@ Nothing already written is lost: an existing report is refused unless
 into place, so an interrupted experiment never leaves half a file.
 """
 
+from __future__ import annotations
+
 import csv
+
 import datetime
 import functools
 import io
 import pathlib
 import shlex
 import sys
+from typing import TYPE_CHECKING, Any
 
 from ..io import atomic_write, save_figure
 from ..io import new_figure as new_matplotlib_figure
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+
 # The experiments' figures: small PNGs for docs, light grid. Applied with matplotlib.rc_context while a
 # figure is drawn and saved (`styled`, ExperimentFolder.figure); matplotlib's global rcParams stay untouched.
-STYLE = {"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
+STYLE: dict[RcKeyType, Any] = {"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.grid": True,
+                               "grid.alpha": 0.3}
 
 
 def styled(plot):

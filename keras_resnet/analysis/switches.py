@@ -25,8 +25,11 @@ compiled model serves every lesion and every path. `delete_blocks` instead
 returns a model whose graph has no branch at all for the deleted blocks.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import re
+
 
 import keras
 from keras import ops
@@ -102,7 +105,7 @@ class Block:
     downsampling: bool        # its output shape differs from its input shape
     first_layer: str          # the first layer of the block (its input is the block's input)
     last_layer: str           # the block's output layer (for a residual block: the `_add`)
-    switch: object = None     # the ResidualSwitch / SkipSwitch of an instrumented model
+    switch: ResidualSwitch | SkipSwitch | None = None   # the switch layer of an instrumented model
 
     @property
     def deletable(self):
@@ -124,7 +127,8 @@ def find_blocks(model):
     if not _compat.is_functional(model):
         raise ValueError(f"expected a functional keras.Model (e.g. from keras_resnet.build), got {type(model).__name__}.")
     nodes = _nodes(model)
-    groups = {}
+    groups: dict[str, list[keras.layers.Layer]] = {}
+
     for layer in model.layers:
         match = _BLOCK.match(layer.name)
         if match:

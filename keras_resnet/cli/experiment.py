@@ -11,7 +11,7 @@ import shlex
 from .. import registry
 from ._args import shape
 
-TRAIN_FLAGS = ("epochs", "iterations", "batch_size", "recipe", "lr", "weight_decay", "seed")
+TRAIN_FLAGS = ("epochs", "iterations", "batch_size", "recipe", "lr", "warmup", "weight_decay", "seed")
 
 
 def register(sub):
@@ -59,6 +59,8 @@ def _common(p, default_depths, models=True):
     g.add_argument("--batch-size", type=int, help="global batch (default 128)")
     g.add_argument("--recipe", choices=registry.RECIPES, help="learning-rate schedule (default paper)")
     g.add_argument("--lr", type=float, help="peak learning rate (default 0.1 x batch/128)")
+    g.add_argument("--warmup", type=int, metavar="N", help="iterations of linear warm-up from lr/10 (0: none; "
+                   "default: 400 for ResNet-110 and deeper)")
     g.add_argument("--weight-decay", type=float, help="weight decay (default 1e-4)")
     g.add_argument("--width", type=float, help="multiplier of every stage's filters (default 1)")
     g.add_argument("--seed", type=int, help="random seed (default 0)")
@@ -126,6 +128,8 @@ def run_layer_responses(args):
     for row in result["summary"]:
         print(f"{row['model']:>12}: mean std {row['mean_std']:.3f}, median {row['median_std']:.3f} "
               f"over {row['layers']} layers")
+    for note in result["notes"]:
+        print(note)
     return _done(result)
 
 
@@ -145,7 +149,16 @@ def run_lesion(args):
                  progress=not args.quiet)
     for label, (base, rows) in result["single"].items():
         errs = [r["error"] for r in rows if r["deletable"] and not r["downsampling"]]
-        print(f"{label:>12}: intact {base:.2%}, one block deleted: mean {sum(errs) / max(1, len(errs)):.2%}")
+        down = [r for r in rows if r["deletable"] and r["downsampling"]]
+        print(f"{label:>12}: intact {base:.2%}, one block deleted: mean {sum(errs) / max(1, len(errs)):.2%}, "
+              f"worst {max(errs, default=float('nan')):.2%}"
+              + "".join(f"; {r['block']} (downsampling) {r['error']:.2%}" for r in down))
+    for label, rows in result["random"].items():
+        print(f"{label:>12}: k random blocks deleted, mean ± std error: "
+              + ", ".join(f"k={r['k']} {r['mean_error']:.1%}±{r['std_error']:.1%}" for r in rows))
+    st = result["path_stats"]
+    print(f"paths: {st['blocks']} blocks, lengths binomial mean {st['mean_length']:g} std {st['std_length']:.2f}; "
+          f"gradient-weighted mean length {st['gradient_mean_length']:.1f}, peak at {st['gradient_peak_length']}")
     if result["effective"]:
         print(f"effective paths: lengths {result['effective'][0]}..{result['effective'][1]} of {result['blocks']}")
     return _done(result)

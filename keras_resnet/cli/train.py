@@ -35,6 +35,9 @@ def register(sub):
     length.add_argument("--iterations", type=int, help="length of the run in optimizer steps (default: the paper's 64000)")
     p.add_argument("--batch-size", type=int, default=128, help="global batch size, split over the replicas (default 128)")
     p.add_argument("--lr", type=float, help="peak learning rate (default 0.1 x batch/128)")
+    p.add_argument("--warmup", type=int, metavar="N",
+                   help="N iterations of linear warm-up from lr/10 to lr (0: none; default: 400 for ResNet-110 and "
+                        "deeper, none below, onecycle 30%% of the run; the paper (4.2) holds 0.01 constant instead)")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay on the kernels (default 1e-4)")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing (default 0)")
@@ -89,7 +92,8 @@ def run_train(args):
 
     kw = dict(model=args.model, model_kwargs=model_kwargs(args), dataset=args.dataset, data_dir=args.data_dir,
               run_dir=args.run_dir, recipe=args.recipe, epochs=args.epochs, iterations=args.iterations,
-              batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, momentum=args.momentum,
+              batch_size=args.batch_size, lr=args.lr, warmup=args.warmup, weight_decay=args.weight_decay,
+              momentum=args.momentum,
               label_smoothing=args.label_smoothing, validation_split=args.validation_split, augment=args.augment,
               mixed_precision=args.mixed_precision, jit_compile=args.jit_compile, sync_bn=args.sync_bn,
               seed=args.seed, overwrite=args.overwrite, verbose=2 if args.quiet else "auto",

@@ -13,11 +13,14 @@ together and writes a run directory (rundir.py, the model card of card.py) that 
 re-run resumes. The run's settings are a `TrainConfig` (config.py).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import math
 import os
 import pathlib
 import shutil
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,15 +30,22 @@ from .config import TrainConfig, _dataset_name, check_config
 from .distribute import get_strategy, is_chief, per_replica_batch  # noqa: F401  (get_strategy is public here)
 from .fit import check_fit
 
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+    from .._typing import History
+    from ..data import ImageData
+
 EVAL_BATCH = 256
 
 
 @dataclasses.dataclass
 class PreparedData:
-    data: object                      # data.ImageData
-    train_ds: object                  # batched tf.data.Dataset
-    val_ds: object                    # batched, or None
-    test_ds: object
+    data: ImageData
+    train_ds: tf.data.Dataset         # batched
+    val_ds: tf.data.Dataset | None    # batched, or None
+    test_ds: tf.data.Dataset          # batched
     steps_per_epoch: int
     batch_size: int                   # global
     per_replica_batch: int
@@ -43,17 +53,17 @@ class PreparedData:
 
 @dataclasses.dataclass
 class TrainResult:
-    model: object
-    history: dict
-    run_dir: pathlib.Path
-    metrics: dict
-    model_card: dict = None
+    model: keras.Model
+    history: History
+    run_dir: pathlib.Path | None      # None on a worker other than the chief
+    metrics: dict[str, Any]
+    model_card: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- the pieces
 
 
-def prepare_data(config, strategy=None):
+def prepare_data(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> PreparedData:
     """Load the dataset and build its batched pipelines at the global batch size."""
     from .. import data as data_lib
 
@@ -68,7 +78,7 @@ def prepare_data(config, strategy=None):
     drop = replicas > 1
     classes = len(data.class_names)
 
-    def batched(ds, training):
+    def batched(ds: tf.data.Dataset | None, training: bool) -> tf.data.Dataset | None:
         if ds is None:
             return None
         ds = data_lib.pipeline(ds, batch_size=config.batch_size, training=training,
@@ -88,7 +98,7 @@ def prepare_data(config, strategy=None):
                         max(1, steps), config.batch_size, local)
 
 
-def build_model(config, data):
+def build_model(config: TrainConfig, data: ImageData) -> keras.Model:
     """The zoo model `config.model` for `data`: its input shape, class count and normalisation.
 
     The training set's per-channel mean and std go into the model's first
@@ -129,19 +139,20 @@ def build_model(config, data):
         keras.config.set_dtype_policy(previous)
 
 
-def schedule_info(config, steps_per_epoch):
+def schedule_info(config: TrainConfig, steps_per_epoch: int) -> tuple[int, int, float, int]:
     """(epochs, total optimizer steps, peak lr, warm-up steps) of the run."""
     epochs, steps = recipes.total_steps(steps_per_epoch, config.epochs, config.iterations)
     lr = config.lr if config.lr is not None else recipes.default_lr(config.recipe, config.batch_size)
-    return epochs, steps, lr, recipes.warmup_steps(config.model, steps)
+    return epochs, steps, lr, recipes.resolve_warmup(config.recipe, config.model, steps, config.warmup)
 
 
-def compile_model(model, config, steps_per_epoch):
+def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
     """SGD + the recipe's schedule; cross-entropy (with label smoothing); top-1/top-5 accuracy."""
     import keras
 
     _, steps, lr, warmup = schedule_info(config, steps_per_epoch)
-    opt = recipes.optimizer(config.recipe, lr=lr, steps=steps, momentum=config.momentum, warmup=warmup)
+    opt = recipes.optimizer(config.recipe, lr=lr, steps=steps, momentum=config.momentum, warmup=warmup,
+                            constant_warmup=config.warmup is None)   # the automatic one is the paper's (recipes)
     from .metrics import TopK
 
     if config.label_smoothing:
@@ -154,7 +165,9 @@ def compile_model(model, config, steps_per_epoch):
                   steps_per_execution=config.steps_per_execution)
 
 
-def evaluate(model, data_or_ds, batch_size=EVAL_BATCH):
+def evaluate(model: keras.Model, data_or_ds: ImageData | tf.data.Dataset,
+             batch_size: int = EVAL_BATCH) -> dict[str, Any]:
+
     """Top-1/top-5 accuracy and error, and the confusion matrix, on an ImageData's test split or a dataset.
 
     `data_or_ds`: an ImageData (its test split), or a tf.data.Dataset of
@@ -165,7 +178,8 @@ def evaluate(model, data_or_ds, batch_size=EVAL_BATCH):
     if hasattr(data_or_ds, "test") and hasattr(data_or_ds, "class_names"):
         from .. import data as data_lib
 
-        ds = data_lib.pipeline(data_or_ds.test, batch_size=batch_size, training=False)
+        ds: tf.data.Dataset = data_lib.pipeline(data_or_ds.test, batch_size=batch_size, training=False)
+
     else:
         ds = data_or_ds
         if len(ds.element_spec[0].shape) == 3:
@@ -198,7 +212,7 @@ def evaluate(model, data_or_ds, batch_size=EVAL_BATCH):
 # --------------------------------------------------------------------------- the run
 
 
-def _callbacks(run_dir, chief, backup_dir):
+def _callbacks(run_dir: pathlib.Path, chief: bool, backup_dir: pathlib.Path) -> list[keras.callbacks.Callback]:
     import keras
 
     cbs = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False, double_checkpoint=True)]
@@ -208,7 +222,7 @@ def _callbacks(run_dir, chief, backup_dir):
     return cbs
 
 
-def train(config=None, **overrides):
+def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     """Train `config` (a TrainConfig; keyword arguments override its fields) and write its run directory.
 
     Re-running the same config resumes from the last finished epoch
@@ -223,7 +237,7 @@ def train(config=None, **overrides):
         return _train(config)
 
 
-def _train(config):
+def _train(config: TrainConfig) -> TrainResult:
     import keras
 
     if config.run_dir is None:
@@ -266,13 +280,14 @@ def _train(config):
     return TrainResult(model, history, run_dir, card["metrics"], card)
 
 
-def _task_index():
+def _task_index() -> int:
     import json
 
     return int(json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {}).get("index", 0))
 
 
-def _load_finished(run_dir):
+def _load_finished(run_dir: pathlib.Path) -> TrainResult:
+
     from ..deploy.predictors import load_keras_model
     from . import metrics  # noqa: F401  registers TopK, which the compiled model references
 

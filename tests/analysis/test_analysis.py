@@ -238,6 +238,8 @@ def test_experiments_write_their_folders_training_only_what_is_missing(toy, toy_
     les = A.run_lesion(dataset=toy, resnet=runs[1], plain=runs[0], out_dir=tmp_path / "les", draws=1, ks=[1],
                        path_samples=1, path_batch=8, path_lengths=[0, 1], max_examples=32, progress=False)
     assert les["blocks"] == 6 and len(_rows(tmp_path / "les" / "path_lengths.csv")) == 7
+    assert les["path_stats"]["blocks"] == 6 and _rows(tmp_path / "les" / "path_stats.csv")[0]["mean_length"] == "3"
+    assert "## Compared with Veit et al. 2016" in (tmp_path / "les" / "report.md").read_text()
     for folder, files in (("deg", ["degradation.png", "final_errors.csv"]), ("resp", ["responses.png", "summary.csv"]),
                           ("les", ["single.png", "random.png", "paths.png", "single.csv", "path_summary.csv"])):
         for f in files + ["report.md"]:
@@ -266,6 +268,67 @@ def test_cli_experiment(toy, toy_runs, tmp_path, capsys):
     assert "keras-resnet experiment layer-responses --dataset" in (tmp_path / "r" / "report.md").read_text()
     assert main(argv) == 2
     assert "already holds an experiment" in capsys.readouterr().err
+    assert main(["experiment", "lesion", "--dataset", str(npz), "--resnet", str(toy_runs["resnet14"]), "--no-plain",
+                 "--draws", "2", "--k", "1", "2", "--path-samples", "1", "--path-batch", "4", "--max-examples", "16",
+                 "--out", str(tmp_path / "les"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "resnet14: intact" in out and "(downsampling)" in out and "k=2" in out and "paths: 6 blocks" in out
     assert main(["experiment", "lesion", "--dataset", str(npz), "--depths", "21", "--out", str(tmp_path / "l")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("keras-resnet experiment: error: depths must be CIFAR depths 6n+2") and err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- summaries and figures (issue 15)
+
+
+def test_path_length_stats_beside_veit():
+    st = A.path_length_stats(54)  # ResNet-110
+    assert st["paths"] == 2**54 and st["mean_length"] == 27 and st["most_common_length"] == 27
+    assert math.isclose(st["std_length"], math.sqrt(54) / 2)
+    assert (st["veit_effective_lo"], st["veit_effective_hi"], st["veit_blocks"]) == (5, 17, 54)
+    rows = [dict(length=k, magnitude=10.0 ** -k, sample=0) for k in range(4)]
+    summary = A.summarize_gradients(rows, 3)   # totals 1, 0.3, 0.03, 0.001: the short paths carry the gradient
+    st = A.path_length_stats(3, summary, A.effective_paths(summary))
+    assert st["gradient_peak_length"] == 0 and 0 < st["gradient_mean_length"] < 0.5
+    assert (st["effective_lo"], st["effective_hi"]) == (0, 1) and st["effective_hi_fraction"] == pytest.approx(1 / 3)
+
+
+def _single(errors, down=(), base=0.1):
+    rows = [dict(index=i + 1, block=f"conv{2 + i // 3}_block{i % 3 + 1}", stage="", downsampling=i + 1 in down,
+                 deletable=True, error=e) for i, e in enumerate(errors)]
+    return base, rows
+
+
+def test_veit_comparison_states_the_numbers():
+    single = {"resnet14": _single([0.12, 0.11, 0.3, 0.13, 0.12, 0.25], down=(4,))}
+    summaries = {"resnet14": [dict(k=0, mean_error=0.1, std_error=0.0, min_error=0.1, max_error=0.1, draws=1),
+                              dict(k=1, mean_error=0.15, std_error=0.02, min_error=0.11, max_error=0.3, draws=20),
+                              dict(k=2, mean_error=0.14, std_error=0.03, min_error=0.1, max_error=0.35, draws=20)]}
+    st = dict(A.path_length_stats(6), effective_lo=1, effective_hi=3, effective_lo_fraction=1 / 6,
+              effective_hi_fraction=0.5, gradient_mean_length=1.8, gradient_peak_length=2)
+    text = "\n".join(A.experiments.veit_comparison(single, summaries, st, resnet="resnet14"))
+    assert "intact 10.00%" in text and "worst 30.00% (conv2_block3, +20.00%)" in text
+    assert "conv3_block1 13.00% (+3.00%)" in text            # the downsampling block, named with its change
+    assert "10.0%, 15.0%, 14.0% for k = 0, 1, 2" in text and "falls between consecutive k 1 time(s)" in text
+    assert "1..3 of 6 blocks (17%..50%)" in text and "5..17 of 54" in text
+
+
+def test_plots_mark_downsampling_blocks_and_show_error_bars():
+    fig = A.plot_single({"resnet14": _single([0.12, 0.11, 0.3, 0.13, 0.12, 0.25], down=(4,))})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["conv3_block1\n13.0%"]
+    assert any("downsampling block deleted" in t.get_text() for t in ax.get_legend().get_texts())
+    assert ax.get_ylim()[1] < 0.5                             # scaled to the errors, not to 100%
+    rows = [dict(k=0, mean_error=0.1, std_error=0.0, min_error=0.1, max_error=0.1, draws=1),
+            dict(k=1, mean_error=0.2, std_error=0.05, min_error=0.1, max_error=0.3, draws=20)]
+    ax = A.plot_random({"resnet14": rows}).axes[0]
+    assert ax.containers and any("mean ± std over 20 draws" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_response_notes_compare_depths_and_plain_nets():
+    summary = [dict(model="plain20", mean_std=1.2), dict(model="resnet56", mean_std=0.5),
+               dict(model="resnet20", mean_std=0.8), dict(model="resnet32", mean_std=0.6)]
+    notes = A.experiments._response_notes(summary)
+    assert notes[0].startswith("ResNets by depth, mean std resnet20 0.800, resnet32 0.600, resnet56 0.500: it falls "
+                               "with every step in depth")
+    assert notes[1].startswith("plain20 1.200 vs resnet20 0.800")

@@ -54,8 +54,44 @@ def test_paper_schedule_drops_at_32k_and_48k_and_stops_at_64k():
 def test_warmup_for_resnet110_and_deeper_only():
     assert recipes.warmup_steps("resnet56", 64_000) == 0
     assert recipes.warmup_steps("resnet110", 64_000) == 400
-    s = recipes.schedule("paper", lr=0.1, steps=64_000, warmup=400)
-    assert float(s(0)) == pytest.approx(0.01) and float(s(399)) == pytest.approx(0.01) and float(s(401)) == pytest.approx(0.1)
+    assert recipes.warmup_steps("resnet110", 1) == 0          # a one-step run has no room for one
+    assert recipes.resolve_warmup("paper", "resnet110", 64_000) == 400
+    assert recipes.resolve_warmup("paper", "resnet56", 64_000) == 0
+    assert recipes.resolve_warmup("onecycle", "resnet20", 1000) == 300    # onecycle's own ramp: 30% of the run
+    assert recipes.resolve_warmup("cosine", "resnet110", 64_000, 0) == 0   # 0: none, even for ResNet-110
+    assert recipes.resolve_warmup("paper", "resnet20", 64_000, 1000) == 1000
+    s = recipes.schedule("paper", lr=0.1, steps=64_000, warmup=400)   # linear from the paper's 0.01 to 0.1
+    assert float(s(0)) == pytest.approx(0.01) and float(s(200)) == pytest.approx(0.055)
+    assert float(s(400)) == pytest.approx(0.1) and float(s(32_001)) == pytest.approx(0.01)
+    s = recipes.schedule("paper", lr=0.1, steps=64_000, warmup=400, constant=True)   # the paper's own: 0.01 held
+    assert float(s(0)) == pytest.approx(0.01) and float(s(399)) == pytest.approx(0.01)
+    assert float(s(401)) == pytest.approx(0.1) and float(s(32_001)) == pytest.approx(0.01)
+
+
+# lr at iteration 0, N/2, N, and after the recipe's next landmark (the first drop; the middle of the cosine decay;
+# the end of the run), for N = 100 of 1000 iterations at peak lr 0.1
+WARMUP_CASES = {
+    "paper": [(0, 0.01), (50, 0.055), (100, 0.1), (499, 0.1), (501, 0.01), (751, 0.001)],
+    "cosine": [(0, 0.01), (50, 0.055), (100, 0.1), (550, 0.05), (1000, 0.0)],
+    "onecycle": [(0, 0.004), (50, 0.052), (100, 0.1), (550, 0.05 + 0.05e-3), (1000, 1e-4)],
+}
+
+
+@pytest.mark.parametrize("recipe", sorted(WARMUP_CASES))
+def test_linear_warmup_in_every_recipe(recipe):
+    s = recipes.schedule(recipe, lr=0.1, steps=1000, warmup=100)
+    for step, lr in WARMUP_CASES[recipe]:
+        assert float(s(step)) == pytest.approx(lr, rel=1e-4, abs=1e-7), (recipe, step)
+    none = recipes.schedule(recipe, lr=0.1, steps=1000, warmup=0)          # 0: no warm-up, the peak at once
+    assert float(none(0)) == pytest.approx(0.1)
+    import keras
+
+    again = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(s))   # saved with model.keras
+    assert type(again) is type(s) and [float(again(t)) for t, _ in WARMUP_CASES[recipe]] == \
+        pytest.approx([float(s(t)) for t, _ in WARMUP_CASES[recipe]])
+    for bad in (-1, 1000, 5000, 2.5, "10"):
+        with pytest.raises(ValueError, match="warmup must be a whole number of iterations >= 0"):
+            recipes.schedule(recipe, lr=0.1, steps=1000, warmup=bad)
 
 
 def test_cosine_and_onecycle_schedules():
@@ -158,6 +194,33 @@ def test_train_on_tfds_mock_data(tmp_path):
     assert len(r.history["epoch"]) == 1
 
 
+def test_warmup_flag_reaches_config_json_and_the_model_card(tmp_path, rng, capsys):
+    data = _npz(tmp_path / "tiny.npz", rng)
+    run = tmp_path / "run"
+    args = ["train", *TINY, "--dataset", data, "--iterations", "8", "--batch-size", "16", "--warmup", "3",
+            "--run-dir", str(run), "--quiet"]
+    assert main(args) == 0
+    assert json.loads((run / "config.json").read_text())["warmup"] == 3
+    card = json.loads((run / "model_card.json").read_text())
+    assert card["training"]["warmup"] == 3 and "--warmup 3" in card["command"]
+    capsys.readouterr()
+    assert main(args) == 0      # the finished run loads compiled: the warm-up schedule deserializes from model.keras
+    assert "finished run" in capsys.readouterr().out
+    import keras
+
+    model = keras.saving.load_model(run / "model.keras", compile=True)
+    schedule = keras.optimizers.schedules.deserialize(model.optimizer.get_config()["learning_rate"])
+    assert isinstance(schedule, recipes.WarmupPiecewiseConstant)
+    lr = card["training"]["lr"]                                          # 0.1 x 16 / 128
+    assert lr == pytest.approx(0.0125) and float(schedule(0)) == pytest.approx(lr / 10)
+    assert float(schedule(3)) == pytest.approx(lr) and float(schedule(5)) == pytest.approx(lr / 10)   # drop at 4 of 8
+    # automatic (None) is recorded as None in config.json and as the resolved count in the card
+    auto = tmp_path / "auto"
+    assert main([a if a != str(run) else str(auto) for a in args if a not in ("--warmup", "3")]) == 0
+    assert json.loads((auto / "config.json").read_text())["warmup"] is None
+    assert json.loads((auto / "model_card.json").read_text())["training"]["warmup"] == 0
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -166,6 +229,11 @@ def test_train_on_tfds_mock_data(tmp_path):
     (["--dataset", "{npz}", "--classes", "10"], "classes=10"),
     (["--dataset", "{npz}", "--input-shape", "32,32,3"], "does not match the data"),
     (["--dataset", "{npz}", "--epochs", "2", "--iterations", "10"], None),   # argparse: exit 2
+    (["--dataset", "{npz}", "--epochs", "1", "--warmup", "-5"], "warmup must be a whole number of iterations >= 0"),
+    (["--dataset", "{npz}", "--iterations", "8", "--warmup", "8"], "fewer than the run's 8 iterations, got 8"),
+    (["--dataset", "{npz}", "--epochs", "2", "--batch-size", "16", "--warmup", "8"],   # 2 x 4 steps, from the data
+     "fewer than the run's 8 iterations, got 8"),
+    (["--dataset", "{npz}", "--warmup", "ten"], None),
 ])
 def test_bad_input_one_clear_error_nothing_written(tmp_path, rng, capsys, extra, message):
     npz = _npz(tmp_path / "tiny.npz", rng)
