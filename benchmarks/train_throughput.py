@@ -1,28 +1,41 @@
-"""Training throughput of the CIFAR ResNets on this CPU, beside the PyTorch reference.
+"""Training throughput of the CIFAR ResNets on this CPU, beside the strongest PyTorch peers.
 
 Measures, for ResNet-20 and ResNet-56 at batch 128 (the paper's batch):
   * our training rate (images/s): the model and optimizer exactly as
     `keras_resnet.training` builds them (SGD momentum 0.9, weight decay 1e-4 as L2,
     normalisation layers inside the model), `model.fit` on a fixed batch,
-    after a warm-up; several timed runs -> min/median/max;
-  * the PyTorch reference (../shared/bench/torch_reference.py) run right after
-    ours, alternating, so both see the same machine load; the ratio per pair;
+    after a warm-up; by default both float32 (`default`) and `--mixed-precision`
+    (`mixed_bf16`: Keras's mixed_bfloat16 policy, what `keras-resnet train
+    --mixed-precision` uses on a CPU);
+  * the PyTorch reference (../shared/bench/torch_reference.py, the same network) in
+    each of its modes: eager, channels_last, compile (torch.compile) and bf16
+    (channels_last + bfloat16 autocast), every one in its own process, alternating
+    with ours in every round so all see the same machine load; the ratios per round;
   * the input pipeline's own rate (data.pipeline with the paper's augmentation
     on 50,000 CIFAR-sized images), to show it is not the bottleneck.
 
-Each variant runs in its own process (TF's thread pools are fixed at start-up).
+Each measurement runs in its own process (TF's thread pools are fixed at start-up); the
+order alternates from round to round. Prints the CPU's vector ISA (AVX2, AVX-512,
+AVX512_BF16, AMX: bf16 is only fast with the last two), `uptime` before and after, one
+line per measurement and a markdown summary: median (min-max) over the rounds and our
+ratio to torch channels_last fp32 and to torch channels_last + bf16 (median of the
+per-round ratios).
 
-    .venv/bin/python benchmarks/train_throughput.py                      # defaults, ResNet-20 and -56
-    .venv/bin/python benchmarks/train_throughput.py --depths 20 --rounds 5 \\
+    .venv/bin/python benchmarks/train_throughput.py                      # defaults: ResNet-20 and -56, 3 rounds
+    .venv/bin/python benchmarks/train_throughput.py --depths 20 --rounds 1 --steps 3 --torch-mode eager   # a smoke run
+    .venv/bin/python benchmarks/train_throughput.py --depths 20 --rounds 5 --no-torch \\
         --variant default --variant intra2_inter1 --variant jit --variant spe4
-Prints one line per measurement and a summary with ratios; `uptime` load is
-printed with every round (other programs share the CPU: compare ratios).
+PyTorch runs with /tmp/torch-ref/bin/python (see torch_reference.py) if it exists, else
+with the project's .venv python when it has torch (the `convert` extra), else is skipped.
+Other programs share the CPU: compare ratios within a round, not absolute rates.
 """
 
 import argparse
+import functools
 import json
 import os
 import pathlib
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,10 +44,14 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TORCH_REF = ROOT.parent / "shared" / "bench" / "torch_reference.py"
 TORCH_PY = pathlib.Path("/tmp/torch-ref/bin/python")
+TORCH_MODES = ["eager", "channels_last", "compile", "bf16"]   # torch_reference.py --mode
+# the two PyTorch peers the summary divides by: the strongest fp32 mode and channels_last + bf16 autocast
+PEERS = {"channels_last": "torch channels_last fp32", "bf16": "torch channels_last+bf16"}
 
 # name -> (environment, TrainConfig overrides[, model-builder overrides])
 VARIANTS = {
     "default": ({}, {}),
+    "mixed_bf16": ({}, {"mixed_precision": True}),
     "keras_bn": ({}, {}, {"fused_bn": False}),
     "intra2_inter1": ({"TF_NUM_INTRAOP_THREADS": "2", "TF_NUM_INTEROP_THREADS": "1"}, {}),
     "intra1_inter2": ({"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "2"}, {}),
@@ -53,6 +70,7 @@ def training_setup(depth, batch, overrides=None, build_overrides=None):
 
     keras_resnet.configure_tensorflow()   # before TF loads: oneDNN on unless the variant's environment says 0
 
+    import keras
     import numpy as np
     import tensorflow as tf
 
@@ -60,8 +78,14 @@ def training_setup(depth, batch, overrides=None, build_overrides=None):
     from keras_resnet.training import TrainConfig, compile_model
 
     cfg = TrainConfig(model=f"resnet{depth}", epochs=1, **(overrides or {}))
-    model = build(cfg.model, weight_decay=cfg.weight_decay, **(build_overrides or {}),
-                  preprocessing={"scale": 1 / 255, "mean": [0.49, 0.48, 0.45], "std": [0.25, 0.24, 0.26]})
+    previous = keras.config.dtype_policy()
+    if cfg.mixed_precision:     # as keras_resnet.training.build_model sets it: bfloat16 on a CPU
+        keras.config.set_dtype_policy("mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16")
+    try:
+        model = build(cfg.model, weight_decay=cfg.weight_decay, **(build_overrides or {}),
+                      preprocessing={"scale": 1 / 255, "mean": [0.49, 0.48, 0.45], "std": [0.25, 0.24, 0.26]})
+    finally:
+        keras.config.set_dtype_policy(previous)
     compile_model(model, cfg, steps_per_epoch=1000)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (batch, 32, 32, 3)).astype("float32")
@@ -70,7 +94,7 @@ def training_setup(depth, batch, overrides=None, build_overrides=None):
 
 
 def worker(args):
-    """Runs in a child process: one variant, one depth; prints a JSON line."""
+    """Runs in a child process: one variant, one depth; prints a JSON line (rates, peak RSS, parameters)."""
     model, cfg, ds = training_setup(args.depth, args.batch, *json.loads(args.overrides))
     import keras  # after training_setup, which configures TF before it loads
 
@@ -87,7 +111,9 @@ def worker(args):
         per_call = spe if len(marks) < warm + steps else 1
         timed = marks[-1] - marks[warm // per_call - 1]
         rates.append(steps * args.batch / timed)
-    print(json.dumps({"depth": args.depth, "train_img_s": rates}))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Linux: KiB; the whole process's peak
+    print(json.dumps({"depth": args.depth, "batch": args.batch, "train_img_s": rates, "peak_rss_mb": round(peak_mb, 1),
+                      "params": int(model.count_params()), "dtype_policy": model.dtype_policy.name}))
 
 
 def profile_ops(depth, batch, steps=3, top=12):
@@ -146,29 +172,101 @@ def pipeline_rate(batches=60):
     return batches * 128 / (time.perf_counter() - t)
 
 
-def run_ours(variant, depth, a):
+def measure_ours(variant, depth, batch, steps, repeats=1):
+    """One worker process: {"train_img_s": [...], "peak_rss_mb": ..., "params": ..., ...} (also for cost.py)."""
     env_extra, overrides, *build = VARIANTS[variant]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **env_extra)
-    cmd = [sys.executable, __file__, "--worker", "--depth", str(depth), "--batch", str(a.batch),
-           "--steps", str(a.steps), "--repeats", str(a.repeats), "--overrides", json.dumps([overrides, build[0] if build else {}])]
+    cmd = [sys.executable, __file__, "--worker", "--depth", str(depth), "--batch", str(batch),
+           "--steps", str(steps), "--repeats", str(repeats),
+           "--overrides", json.dumps([overrides, build[0] if build else {}])]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     line = [l for l in p.stdout.splitlines() if l.startswith("{")]
     if p.returncode or not line:
-        raise SystemExit(f"benchmark worker failed ({variant}, depth {depth}):\n{p.stderr[-3000:]}")
-    return statistics.median(json.loads(line[-1])["train_img_s"])   # median of the repeats in one process
+        raise SystemExit(f"benchmark worker failed ({variant}, depth {depth}, batch {batch}, exit {p.returncode}):\n"
+                         f"{p.stderr[-3000:]}")
+    return json.loads(line[-1])
 
 
-def run_torch(depth, a):
-    if not (TORCH_PY.exists() and TORCH_REF.exists()):
+def run_ours(variant, depth, a):
+    return statistics.median(measure_ours(variant, depth, a.batch, a.steps, a.repeats)["train_img_s"])
+
+
+@functools.cache
+def torch_python():
+    """The python that runs the PyTorch reference: /tmp/torch-ref's, else this one if it has torch; else None."""
+    for py in (TORCH_PY, pathlib.Path(sys.executable)):
+        if py.exists() and subprocess.run([str(py), "-c", "import torch"], capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+def run_torch(depth, mode, a):
+    """The reference's JSON line for one mode (train_img_s, version, threads), or None (printed why)."""
+    py = torch_python()
+    if py is None or not TORCH_REF.exists():
         return None
-    p = subprocess.run([str(TORCH_PY), str(TORCH_REF), "--depth", str(depth), "--batch", str(a.batch),
-                        "--steps", str(a.steps)], capture_output=True, text=True)
+    p = subprocess.run([str(py), str(TORCH_REF), "--depth", str(depth), "--batch", str(a.batch),
+                        "--steps", str(a.steps), "--mode", mode], capture_output=True, text=True)
     line = [l for l in p.stdout.splitlines() if l.startswith("{")]
-    return json.loads(line[-1])["train_img_s"] if line else None
+    if p.returncode or not line:
+        print(f"resnet{depth} torch {mode} failed (exit {p.returncode}): {p.stderr.strip()[-500:]}", flush=True)
+        return None
+    return json.loads(line[-1])
+
+
+def cpu_info():
+    """(model name, vector ISA line) from /proc/cpuinfo: which of AVX2 / AVX-512 / AVX512_BF16 / AMX the CPU has."""
+    name, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and name == "unknown CPU":
+                    name = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        return name, "vector ISA: unknown (no /proc/cpuinfo)"
+    isa = [("AVX2", "avx2"), ("AVX-512", "avx512f"), ("AVX512_VNNI", "avx512_vnni"), ("AVX512_BF16", "avx512_bf16"),
+           ("AMX-BF16", "amx_bf16"), ("AMX-INT8", "amx_int8")]
+    have = [label for label, flag in isa if flag in flags]
+    missing = [label for label, flag in isa if flag not in flags]
+    bf16 = ("native bf16 (AVX512_BF16" + (" + AMX" if "amx_bf16" in flags else "") + ")" if "avx512_bf16" in flags
+            else "no native bf16: bfloat16 is emulated (slow)")
+    return name, f"vector ISA: {' '.join(have) or 'none of AVX2/AVX-512'}; missing: {' '.join(missing) or '-'}; {bf16}"
+
+
+def uptime():
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "load average: " + " ".join(f"{l:.2f}" for l in os.getloadavg())
 
 
 def mmm(values):
     return f"min {min(values):7.1f}  median {statistics.median(values):7.1f}  max {max(values):7.1f}"
+
+
+def summary_table(results, depths, variants, modes):
+    """Markdown: median (min-max) images/s per run, and ours / each PyTorch peer (median of same-round ratios)."""
+    peers = [m for m in PEERS if m in modes]
+    head = "| model | run | images/s median (min-max) | " + " | ".join(f"ours / {PEERS[m]}" for m in peers) + " |"
+    lines = [head, "|---|---|---:|" + "---:|" * len(peers)]
+    for depth in depths:
+        for key in [*variants, *(f"torch {m}" for m in modes)]:
+            rates = results.get((depth, key))
+            if not rates:
+                continue
+            cells = []
+            for m in peers:
+                ref = results.get((depth, f"torch {m}"), [])
+                ratios = [o / t for o, t in zip(rates, ref) if o and t]
+                cells.append("" if key.startswith("torch") or not ratios else
+                             f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
+            rate = f"{statistics.median(rates):.1f} ({min(rates):.1f}-{max(rates):.1f})"
+            lines.append(f"| ResNet-{depth} | {key} | {rate} | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main():
@@ -178,7 +276,10 @@ def main():
     p.add_argument("--steps", type=int, default=20, help="timed steps per run (the reference's default)")
     p.add_argument("--repeats", type=int, default=1, help="timed runs inside one process (their median is kept)")
     p.add_argument("--rounds", type=int, default=3, help="processes per variant (min/median/max over these)")
-    p.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: just 'default'")
+    p.add_argument("--variant", action="append", choices=sorted(VARIANTS),
+                   help="ours, repeatable; default: default and mixed_bf16")
+    p.add_argument("--torch-mode", action="append", choices=TORCH_MODES,
+                   help=f"PyTorch reference modes, repeatable; default: all ({' '.join(TORCH_MODES)})")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--no-pipeline", action="store_true")
     p.add_argument("--profile", action="store_true", help="only profile one training step by op type (this process)")
@@ -190,34 +291,48 @@ def main():
         return worker(a)
     if a.profile:
         return profile_ops(a.depths[0], a.batch)
-    variants = a.variant or ["default"]
+    variants = a.variant or ["default", "mixed_bf16"]
+    modes = [] if a.no_torch else (a.torch_mode or TORCH_MODES)
+    name, isa = cpu_info()
+    py = torch_python() if modes else None
+    print(f"CPU: {name}, {os.cpu_count()} logical CPUs; {isa}")
+    print(f"before: {uptime()}")
+    if modes:
+        print(f"PyTorch reference: {TORCH_REF} with {py}" if py and TORCH_REF.exists() else
+              f"PyTorch reference skipped: no python with torch ({TORCH_PY} or {sys.executable}) or no {TORCH_REF}")
+    print(f"batch {a.batch}, 3 untimed steps then {a.steps} timed steps per process, {a.rounds} rounds", flush=True)
     results = {}
+    torch_versions = set()
     for depth in a.depths:
         for r in range(a.rounds):
+            jobs = [("ours", v) for v in variants] + [("torch", m) for m in modes]
+            if r % 2:
+                jobs.reverse()              # alternate the order: neither side always runs first
             load = os.getloadavg()[0]
-            for v in variants:
-                rate = run_ours(v, depth, a)
-                results.setdefault((depth, v), []).append(rate)
-                print(f"resnet{depth} {v:14s} round {r + 1}: {rate:7.1f} img/s   (load {load:.1f})", flush=True)
-            if not a.no_torch:
-                ref = run_torch(depth, a)
-                if ref is not None:
-                    results.setdefault((depth, "torch"), []).append(ref)
-                    ratios = "  ".join(f"{v}/torch {results[(depth, v)][-1] / ref:.2f}x" for v in variants)
-                    print(f"resnet{depth} {'torch':14s} round {r + 1}: {ref:7.1f} img/s   {ratios}", flush=True)
-    print("\nsummary (images/s; load average now "
-          f"{' '.join(f'{l:.1f}' for l in os.getloadavg())}, {os.cpu_count()} CPUs)")
+            for side, what in jobs:
+                if side == "ours":
+                    rate = run_ours(what, depth, a)
+                    key = what
+                else:
+                    out = run_torch(depth, what, a)
+                    if out is None:
+                        continue
+                    rate, key = out["train_img_s"], f"torch {what}"
+                    torch_versions.add(f"torch {out.get('version')} ({out.get('threads')} threads)")
+                results.setdefault((depth, key), []).append(rate)
+                print(f"resnet{depth} {key:22s} round {r + 1}: {rate:7.1f} img/s   (load {load:.1f})", flush=True)
+    print(f"\nafter: {uptime()}")
+    print(f"summary: {name}; {isa}; {os.cpu_count()} logical CPUs; batch {a.batch}; "
+          f"{a.rounds} rounds{'; ' + ', '.join(sorted(torch_versions)) if torch_versions else ''}")
     for (depth, v), rates in results.items():
-        line = f"resnet{depth} {v:14s} {mmm(rates)}"
-        if v != "torch" and (depth, "torch") in results:
-            ratios = [o / t for o, t in zip(rates, results[(depth, "torch")])]
-            line += f"   ratio to torch (same round): min {min(ratios):.2f}x median {statistics.median(ratios):.2f}x max {max(ratios):.2f}x"
-        print(line)
+        print(f"resnet{depth} {v:22s} {mmm(rates)}")
+    print()
+    print(summary_table(results, a.depths, variants, modes))
     if not a.no_pipeline:
         model_rate = statistics.median(results[(a.depths[0], variants[0])])
         pipe = pipeline_rate()
-        print(f"input pipeline (pad+crop+flip, batch 128): {pipe:.0f} img/s = {pipe / model_rate:.0f}x "
-              f"the resnet{a.depths[0]} training rate")
+        print(f"\ninput pipeline (pad+crop+flip, batch 128): {pipe:.0f} img/s = {pipe / model_rate:.0f}x "
+              f"the resnet{a.depths[0]} {variants[0]} training rate")
 
 
 if __name__ == "__main__":

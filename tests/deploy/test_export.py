@@ -75,9 +75,28 @@ def test_report_passes_every_threshold(exported):
     assert report["formats"]["tflite"]["max_abs_diff"] < 1e-4
     saved = json.loads((run / "parity.json").read_text())
     assert saved["formats"]["tflite-int8"]["top1_agreement"] >= 0.98
+    assert saved["formats"]["tflite-int8"]["calibration"] == {"images": 100, "input_preprocessing_folded": True}
     assert "tflite-int8" in (run / "parity.txt").read_text()
     assert (run / "labels.txt").read_text().split() == NAMES
     assert not [p for p in os.listdir(run) if p.startswith(".")]  # no temporary leftovers
+
+
+def test_input_affine_folds_the_preprocessing(run_dir, held_out, keras_probs):
+    """int8 export folds Rescaling + Normalization into one per-channel affine: the same function in float."""
+    import keras
+
+    import keras_resnet
+    from keras_resnet.deploy.export import input_affine
+    from keras_resnet.deploy.predictors import load_keras_model
+
+    scale, offset, rest = input_affine(load_keras_model(run_dir))
+    np.testing.assert_allclose(scale, 1 / 255 / 0.25, rtol=1e-6)
+    np.testing.assert_allclose(offset, -0.5 / 0.25, rtol=1e-6)
+    x = held_out[0].astype("float32")
+    np.testing.assert_allclose(rest.predict(x * scale + offset, verbose=0), keras_probs, atol=1e-5)
+    bare = keras_resnet.build("resnet8", width=0.25, input_shape=(H, W, C), classes=K)   # no preprocessing layers
+    assert input_affine(bare) is None
+    assert input_affine(keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(2)])) is None
 
 
 def test_saved_model_with_plain_tensorflow(exported, held_out, keras_probs):

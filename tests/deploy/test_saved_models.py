@@ -72,3 +72,26 @@ def test_tflite_scores_what_the_card_claims_on_the_real_test_split(folder):
     probs = np.concatenate([predictor.predict(x[i:i + 256]) for i in range(0, len(x), 256)])
     accuracy = float((probs.argmax(1) == y).mean())
     assert accuracy == pytest.approx(c["metrics"]["test_top1_accuracy"], abs=0.002)
+
+
+INT8 = [p for p in SHIPPED if (p / "model_int8.tflite").exists()]
+
+
+@pytest.mark.parametrize("folder", INT8, ids=[p.name for p in INT8])
+def test_int8_file_passes_the_parity_thresholds(folder):
+    """Every shipped model_int8.tflite meets deploy.parity's int8 thresholds against model.keras, unchanged."""
+    c = card(folder)
+    source = DATA.get(c["dataset"]["name"])
+    if source is None or not source.exists():
+        pytest.skip(f"{c['dataset']['name']} test split not available here")
+    from keras_resnet import data
+    from keras_resnet.deploy import open_predictor, parity
+
+    test = data.load(str(source))
+    x, y = map(np.stack, zip(*[(im, label) for im, label in test.test.as_numpy_iterator()]))
+    reference = open_predictor(folder / "model.keras").predict(x)
+    int8 = open_predictor(folder / "model_int8.tflite").predict(x)
+    row = parity.compare(reference, int8, y, parity.THRESHOLDS["tflite-int8"])
+    assert row["passed"], (folder.name, row["failures"])
+    recorded = json.loads((folder / "parity.json").read_text())["formats"]["tflite-int8"]
+    assert row["disagreements"] == recorded["disagreements"], "parity.json does not describe the shipped int8 file"
