@@ -25,4 +25,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/inference.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache

@@ -15,8 +15,21 @@ imported; it is imported here already when Keras was loaded first.
 
 import importlib
 import sys
+from typing import TYPE_CHECKING, Any
 
 from .runtime import PerformanceWarning, configure_tensorflow
+
+if TYPE_CHECKING:   # what the lazy names below are, for type checkers (nothing is imported at run time)
+    from . import analysis, app, cli, convert, data, deploy, io, nets, registry, search, training  # noqa: F401
+    from .deploy.images import load_image
+    from .deploy.predictors import open_predictor
+    from .nets.builders import (
+        ResNet18, ResNet20, ResNet32, ResNet34, ResNet44, ResNet50, ResNet56, ResNet101, ResNet110, ResNet152,
+        ResNet1202, build, cifar_resnet, imagenet_resnet, toy_skip_net,
+    )
+    from .nets.layers import FusedBatchNormalization, SubsamplingConv2D, ZeroPadShortcut
+    from .nets.profiling import profile
+    from .registry import list_models
 
 __version__ = "0.1.0"
 
@@ -44,13 +57,13 @@ __all__ = [
 ]
 
 
-def _register_keras_objects():
+def _register_keras_objects() -> None:
     """Register our layers and the TopK metric with Keras (so `keras.saving.load_model` finds them)."""
     from .nets import layers  # noqa: F401
     from .training import metrics  # noqa: F401  TopK: compiled models saved by train() reference it
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module = importlib.import_module(_LAZY[name], __name__)
         if _LAZY[name] != ".registry":
@@ -63,7 +76,7 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))
 
 

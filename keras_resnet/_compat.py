@@ -31,6 +31,8 @@ import re
 import sys
 import tempfile
 import threading
+from typing import Any
+
 
 # --------------------------------------------------------------------------- Keras: multi-worker fit
 # keras-team/keras#20585: Keras 3.15 `model.fit` under `MultiWorkerMirroredStrategy` fails twice in a row:
@@ -41,7 +43,7 @@ import threading
 # Both patched functions call the originals unless the strategy is multi-worker.
 # Test: tests/training/test_distribute.py::test_upstream_keras_fit_under_multiworker_is_still_broken_so_the_shim_is_needed
 
-_ORIGINAL = {}
+_ORIGINAL: dict[str, Any] = {}   # the Keras functions the multi-worker shim replaced
 
 
 def is_multiworker(strategy):

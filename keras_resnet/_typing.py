@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     import tensorflow as tf
     from PIL import Image
 
-
     from .data.sources import ImageData
 
 StrPath: TypeAlias = str | os.PathLike[str]
@@ -40,7 +39,6 @@ DatasetSource: TypeAlias = "str | pathlib.PurePath | ImageData"
 """A dataset: a tensorflow-datasets name, a path `keras_resnet.data.load` reads (a `pathlib` path: `train` tells a
 path from an `ImageData` by `isinstance(dataset, (str, pathlib.PurePath))`), or a loaded `ImageData`."""
 
-
 ImageInput: TypeAlias = "str | os.PathLike[str] | bytes | Image.Image | npt.ArrayLike"
 """An image as a person gives it: a file path, encoded bytes, a PIL image or an array (uint8, 16-bit, floats)."""
 
@@ -52,5 +50,4 @@ ExportData: TypeAlias = (
 a tf.data.Dataset, an ImageData, a source `keras_resnet.data.load` reads, or its spec dict; None: the model card's."""
 
 History: TypeAlias = dict[str, list[float]]
-
 """A training history: {column of history.csv: one value per epoch} (`epoch` as ints)."""

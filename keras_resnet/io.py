@@ -4,18 +4,28 @@ Every file this package writes (run directories, reports, tables, JSON, figures)
 process killed mid-write leaves the previous file intact.
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import os
 import pathlib
 import shutil
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ._typing import StrPath
 
 
-def _temporary(path):
+
+def _temporary(path: pathlib.Path) -> pathlib.Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
-def atomic_write(path, data):
+def atomic_write(path: StrPath, data: str | bytes) -> None:
     """Write `data` (str or bytes) to `path` atomically."""
     path = pathlib.Path(path)
     tmp = _temporary(path)
@@ -24,7 +34,7 @@ def atomic_write(path, data):
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path: StrPath) -> Iterator[pathlib.Path]:
     """A temporary sibling of `path` to write (keeping the suffix: `model.save` needs `.keras`), renamed onto
     `path` when the block ends without an error and removed otherwise (a file, or a folder not there yet).
 
@@ -43,12 +53,12 @@ def atomic_path(path):
             tmp.unlink()
 
 
-def write_json(path, obj):
+def write_json(path: StrPath, obj: Any) -> None:
     """Write `obj` as indented JSON atomically (numpy arrays, tuples, sets and paths as lists / strings)."""
     atomic_write(path, json.dumps(obj, indent=2, default=jsonable) + "\n")
 
 
-def jsonable(o):
+def jsonable(o: Any) -> Any:
     """`json.dumps` default: numpy values and arrays, tuples, sets and paths as JSON values."""
     if hasattr(o, "tolist"):
         return o.tolist()
@@ -59,7 +69,7 @@ def jsonable(o):
     return str(o)
 
 
-def new_figure(**figure_kwargs):
+def new_figure(**figure_kwargs: Any) -> Figure:
     """A matplotlib `Figure` that pyplot does not track: no backend switch, no global figure list, nothing
     to close. Draw with `fig.subplots(...)`; write it with `save_figure`."""
     from matplotlib.figure import Figure
@@ -67,7 +77,7 @@ def new_figure(**figure_kwargs):
     return Figure(**figure_kwargs)
 
 
-def save_figure(fig, path, **savefig_kwargs):
+def save_figure(fig: Figure, path: StrPath, **savefig_kwargs: Any) -> None:
     """Save a matplotlib figure as PNG atomically (Agg, whatever pyplot's backend is)."""
     path = pathlib.Path(path)
     tmp = _temporary(path)

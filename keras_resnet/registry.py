@@ -14,9 +14,11 @@ Model names: `resnet<D>` / `plain<D>` (an ImageNet depth wins over a CIFAR one: 
 ImageNet net), `cifar_resnet<D>` / `cifar_plain<D>` forces the CIFAR family, and `toy_skip`.
 """
 
-import collections
+from __future__ import annotations
+
 import numbers
 import re
+from typing import Any, NamedTuple
 
 # --------------------------------------------------------------------------- families and depths
 
@@ -73,16 +75,16 @@ PREDICTOR_BACKENDS = ("keras", "savedmodel", "tflite", "onnx")
 # --------------------------------------------------------------------------- depths
 
 
-def _is_integer(value):
+def _is_integer(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def is_cifar_depth(depth):
+def is_cifar_depth(depth: Any) -> bool:
     """True for a depth the CIFAR family can build: 6n + 2 with n >= 1 (an integer)."""
     return _is_integer(depth) and depth >= CIFAR_MIN_DEPTH and (depth - 2) % 6 == 0
 
 
-def check_depth(depth, family):
+def check_depth(depth: Any, family: str) -> int:
     """`depth` as an int if `family` ("cifar" or "imagenet") can build it; ValueError saying what is allowed."""
     if family == "cifar":
         if not is_cifar_depth(depth):
@@ -95,7 +97,7 @@ def check_depth(depth, family):
     return int(depth)
 
 
-def cifar_blocks(depth):
+def cifar_blocks(depth: int) -> int:
     """n, the basic blocks per stage of the CIFAR net of `depth` = 6n + 2 (checked)."""
     return (check_depth(depth, "cifar") - 2) // 6
 
@@ -103,7 +105,7 @@ def cifar_blocks(depth):
 _DEPTH_TEXT = re.compile(r"^(?:cifar_)?(?:resnet|plain)?[-_]?(\d+)$")
 
 
-def parse_depth(value, family):
+def parse_depth(value: int | str, family: str) -> int:
     """A depth from a number or text ("56", "resnet56", "plain56"), checked against `family`'s depths."""
     if isinstance(value, str):
         m = _DEPTH_TEXT.match(value.strip().lower())
@@ -117,20 +119,26 @@ def parse_depth(value, family):
 
 # --------------------------------------------------------------------------- model names
 
-ModelName = collections.namedtuple("ModelName", "name family kind depth")
-ModelName.__doc__ = """A parsed model name: family ("cifar" | "imagenet" | "toy"), kind ("resnet" | "plain" | "toy"), depth."""
+class ModelName(NamedTuple):
+    """A parsed model name: family ("cifar" | "imagenet" | "toy"), kind ("resnet" | "plain" | "toy"), depth."""
+
+    name: str
+    family: str
+    kind: str
+    depth: int | None
+
 
 _NAME = re.compile(r"^(cifar_)?(resnet|plain)(\d+)$")
 
 
-def model_name(family, depth, plain=False):
+def model_name(family: str, depth: int, plain: bool = False) -> str:
     """The name of a zoo model: ("cifar", 56, True) -> "plain56"; ("cifar", 50) -> "cifar_resnet50"."""
     depth = check_depth(depth, family)
     prefix = "cifar_" if family == "cifar" and depth in IMAGENET_SPECS else ""
     return f"{prefix}{'plain' if plain else 'resnet'}{depth}"
 
 
-def list_models():
+def list_models() -> list[dict[str, Any]]:
     """The named models: a list of dicts with name, family, depth, block, shortcut, input_shape, classes."""
     rows = []
     for kind in KINDS:
@@ -151,12 +159,12 @@ MORE_NAMES = ("resnet<D>/plain<D> for any CIFAR depth D = 6n+2 (e.g. resnet8), "
               "cifar_resnet<D> to force the CIFAR family (e.g. cifar_resnet50)")
 
 
-def names_help():
+def names_help() -> str:
     """What `build` takes, for error messages: every named model, then the name patterns."""
     return f"{', '.join(r['name'] for r in list_models())}; or {MORE_NAMES}"
 
 
-def parse_model_name(name):
+def parse_model_name(name: str) -> ModelName:
     """A model name -> ModelName; ValueError saying what was received and what is allowed.
 
         parse_model_name("resnet56")       -> ModelName("resnet56", "cifar", "resnet", 56)
@@ -187,7 +195,7 @@ def parse_model_name(name):
     )
 
 
-def model_depth(name):
+def model_depth(name: str) -> int:
     """The depth of a zoo model name ("resnet110" -> 110), or 0 for a name without one (toy_skip, unknown)."""
     try:
         return parse_model_name(name).depth or 0

@@ -14,11 +14,14 @@ When keras_resnet first builds or trains a model in a process whose TensorFlow h
 nobody chose so (the variable unset), it warns once (`PerformanceWarning`) with the fix.
 """
 
+from __future__ import annotations
+
 import inspect
 import os
 import platform
 import sys
 import warnings
+from types import ModuleType
 
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
@@ -29,7 +32,7 @@ class PerformanceWarning(UserWarning):
     """keras_resnet will run, but measurably slower than it could (the message says why and the fix)."""
 
 
-def configure_tensorflow(*, onednn=True, verbose=False):
+def configure_tensorflow(*, onednn: bool = True, verbose: bool = False) -> bool:
     """Set TensorFlow's start-up options, unless the user set them: call before TensorFlow is imported.
 
     - `onednn=True`: `TF_ENABLE_ONEDNN_OPTS=1` (TF's oneDNN CPU kernels; ~2-3x faster ResNet training on
@@ -49,7 +52,7 @@ def configure_tensorflow(*, onednn=True, verbose=False):
     return not loaded
 
 
-def quiet_python_loggers():
+def quiet_python_loggers() -> None:
     """TensorFlow's and absl's Python loggers at ERROR (retracing notices, export chatter)."""
     import logging
 
@@ -60,13 +63,13 @@ def quiet_python_loggers():
         absl.logging.set_verbosity(absl.logging.ERROR)
 
 
-def _importable(name):
+def _importable(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
 
 
-def import_tensorflow():
+def import_tensorflow() -> ModuleType:
     """Import TensorFlow with its load-time log lines below `TF_CPP_MIN_LOG_LEVEL` held back (they ignore the
     variable, tensorflow/tensorflow#100442); everything else it writes still reaches stderr."""
     from . import _compat
@@ -81,7 +84,7 @@ def import_tensorflow():
 _onednn_checked = False
 
 
-def onednn_off_by_default():
+def onednn_off_by_default() -> bool:
     """True when the loaded TensorFlow has oneDNN off on an x86 CPU and `TF_ENABLE_ONEDNN_OPTS` was not set."""
     from . import _compat
 
@@ -92,7 +95,7 @@ def onednn_off_by_default():
     return _compat.onednn_enabled() is False
 
 
-def check_onednn():
+def check_onednn() -> None:
     """Warn once per process (PerformanceWarning) when TensorFlow's oneDNN kernels are off by default here.
 
     Called where keras_resnet first needs TensorFlow for real work (building or training a model),
@@ -116,12 +119,12 @@ def check_onednn():
     )
 
 
-def _caller_outside_package():
+def _caller_outside_package() -> int:
     """The `stacklevel` that points a warning at the first caller outside keras_resnet."""
     level = 1
     frame = inspect.currentframe()
     try:
-        frame = frame.f_back                                   # the function that warns
+        frame = frame.f_back if frame is not None else None   # the function that warns
         while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == __name__.split(".")[0]:
             frame = frame.f_back
             level += 1

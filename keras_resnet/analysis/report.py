@@ -8,7 +8,6 @@ into place, so an interrupted experiment never leaves half a file.
 from __future__ import annotations
 
 import csv
-
 import datetime
 import functools
 import io

@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import re
 
-
 import keras
 from keras import ops
 
@@ -128,7 +127,6 @@ def find_blocks(model):
         raise ValueError(f"expected a functional keras.Model (e.g. from keras_resnet.build), got {type(model).__name__}.")
     nodes = _nodes(model)
     groups: dict[str, list[keras.layers.Layer]] = {}
-
     for layer in model.layers:
         match = _BLOCK.match(layer.name)
         if match:

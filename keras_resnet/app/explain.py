@@ -33,7 +33,6 @@ ALPHA = 0.5                # weight of the heat map in the overlay
 _STAGE_OUTPUT = re.compile(r"^conv(\d+)_block(\d+)_(out|add)$")
 
 _CAMS: dict[str, GradCAM] = {}    # model folder -> its GradCAM
-
 _LOCK = threading.Lock()
 
 

@@ -60,7 +60,6 @@ def read_model_folder(folder):
     check_keras_archive(folder / "model.keras", where="model.keras")
     backends: tuple[str, ...] = ("Keras",)
     note = None
-
     if (folder / "model.tflite").is_file():
         if _tflite_ok(folder / "model.tflite"):
             backends = BACKENDS

@@ -20,7 +20,6 @@ from typing import Any
 
 import gradio as gr
 
-
 from . import compare as comparing
 from . import explain as explaining
 from . import lesion as lesioning
@@ -226,7 +225,6 @@ def add_tabs(models, image, model):
     # ------------------------------------------------------------------ events
 
     private: dict[str, Any] = dict(api_visibility="private")
-
     lesion_outputs = [intact, lesioned, summary]
 
     # explain

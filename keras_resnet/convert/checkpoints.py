@@ -10,9 +10,16 @@ Keys lose the `module.` prefix of `nn.DataParallel` / DDP, and BatchNorm's `num_
 counters are dropped (they do not affect inference).
 """
 
+from __future__ import annotations
+
 import pathlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .._typing import StrPath
 
 TORCH_SUFFIXES = (".th", ".pth", ".pt", ".bin")
 SAFETENSORS_SUFFIXES = (".safetensors",)
@@ -21,12 +28,12 @@ EXTRA = "pip install 'keras-resnet-paper[convert]'"
 WRAPPERS = ("state_dict", "model")
 
 
-def is_checkpoint(path):
+def is_checkpoint(path: StrPath) -> bool:
     """Whether `path` has a suffix the converter reads (the file need not exist)."""
     return pathlib.Path(path).suffix.lower() in SUFFIXES
 
 
-def read_checkpoint(path):
+def read_checkpoint(path: StrPath) -> dict[str, np.ndarray]:
     """The state dict in `path` as `{key: float32 ndarray}` (PyTorch layouts: OIHW kernels, etc.).
 
     Raises FileNotFoundError for a missing file and ValueError for anything unreadable: an unknown
@@ -47,7 +54,7 @@ def read_checkpoint(path):
     return _clean(raw, path)
 
 
-def _read_torch(path):
+def _read_torch(path: pathlib.Path) -> dict[str, np.ndarray]:
     try:
         import torch
     except ImportError:
@@ -74,7 +81,7 @@ def _read_torch(path):
             f"{path} holds a {type(obj).__name__}, not a state dict: expected a dict of tensors, or a dict "
             f"holding one under {' or '.join(repr(k) for k in WRAPPERS)}."
         )
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for key, value in obj.items():
         if isinstance(value, torch.Tensor):
             out[str(key)] = value.detach().cpu().to(torch.float32).numpy() if value.is_floating_point() \
@@ -82,7 +89,7 @@ def _read_torch(path):
     return out
 
 
-def _read_safetensors(path):
+def _read_safetensors(path: pathlib.Path) -> dict[str, np.ndarray]:
     try:
         from safetensors.numpy import load_file
     except ImportError:
@@ -95,7 +102,7 @@ def _read_safetensors(path):
         ) from None
 
 
-def _clean(raw, path):
+def _clean(raw: Mapping[str, Any], path: pathlib.Path) -> dict[str, np.ndarray]:
     state = {}
     for key, value in raw.items():
         while key.startswith("module."):

@@ -10,10 +10,14 @@ source network was trained with ([0, 1] RGB normalised with ImageNet's mean and 
 layouts) is the model's first layers.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import os
 import pathlib
 import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -21,6 +25,13 @@ from ..nets.builders import build, deep_graph_recursion
 from ..nets.weights import assign_weights
 from .checkpoints import read_checkpoint
 from .layouts import check_state, detect_layout, keras_weights
+
+if TYPE_CHECKING:
+    import keras
+    import numpy.typing as npt
+
+    from .._typing import Preprocessing, ShapeLike, StrPath
+    from .layouts import Layout
 
 OUTPUT_SUFFIXES = (".keras", ".weights.h5")
 RTOL = 1e-4
@@ -34,20 +45,20 @@ class Verification:
     logit_scale: float     # max |logit| of the PyTorch reference
     tolerance: float       # RTOL * max(1, logit_scale)
     images: int
-    size: tuple
-    logits: np.ndarray = dataclasses.field(default=None, repr=False, compare=False)     # ours, float64
-    reference: np.ndarray = dataclasses.field(default=None, repr=False, compare=False)  # PyTorch's
+    size: tuple[int, ...]  # (H, W)
+    logits: np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)     # ours, float64
+    reference: np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)  # PyTorch's
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return self.max_abs_diff <= self.tolerance
 
-    def __str__(self):
+    def __str__(self) -> str:
         return (f"max |Δlogit| {self.max_abs_diff:.2e} (tolerance {self.tolerance:.2e}, logits up to "
                 f"{self.logit_scale:.3g}) on {self.images} images {self.size[0]}x{self.size[1]}")
 
 
-def _output_path(output, overwrite):
+def _output_path(output: StrPath, overwrite: bool) -> pathlib.Path:
     path = pathlib.Path(output)
     if not any(path.name.endswith(s) for s in OUTPUT_SUFFIXES):
         raise ValueError(f"Output {str(output)!r} must end in {' or '.join(OUTPUT_SUFFIXES)}.")
@@ -58,7 +69,7 @@ def _output_path(output, overwrite):
     return path
 
 
-def save(model, output, overwrite=False):
+def save(model: keras.Model, output: StrPath, overwrite: bool = False) -> pathlib.Path:
     """Save `model` to `output` (`.keras` or `.weights.h5`) atomically: a temporary sibling, then a rename."""
     path = _output_path(output, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +85,7 @@ def save(model, output, overwrite=False):
     return path
 
 
-def preprocess_numpy(images, preprocessing):
+def preprocess_numpy(images: npt.ArrayLike, preprocessing: Mapping[str, Any] | None) -> np.ndarray:
     """What the model's preprocessing layers compute, in NumPy: (x * scale - mean) / std."""
     x = np.asarray(images, np.float32)
     if not preprocessing:
@@ -88,7 +99,7 @@ def preprocess_numpy(images, preprocessing):
     return x
 
 
-def keras_logits(model, images):
+def keras_logits(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """Pre-softmax outputs of a model with our head (`avg_pool` -> `predictions`), in float64."""
     import keras
 
@@ -102,7 +113,9 @@ def keras_logits(model, images):
     return feats @ kernel + bias
 
 
-def verify_conversion(model, state, layout, preprocessing, images=None, rtol=RTOL):
+def verify_conversion(model: keras.Model, state: Mapping[str, np.ndarray], layout: Layout,
+                      preprocessing: Mapping[str, Any] | None, images: npt.ArrayLike | None = None,
+                      rtol: float = RTOL) -> Verification:
     """Compare `model`'s logits with the PyTorch reference of `layout` loaded with `state`.
 
     `images` are raw 0-255 NHWC images; by default a fixed seeded batch (4 images for CIFAR, 2 for
@@ -127,7 +140,7 @@ def verify_conversion(model, state, layout, preprocessing, images=None, rtol=RTO
     return result
 
 
-def _torch_available():
+def _torch_available() -> bool:
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -136,18 +149,18 @@ def _torch_available():
 
 
 def convert(
-    checkpoint,
-    model=None,
-    output=None,
+    checkpoint: StrPath,
+    model: str | None = None,
+    output: StrPath | None = None,
     *,
-    verify=True,
-    overwrite=False,
-    input_shape=None,
-    preprocessing="source",
-    classifier_activation="softmax",
-    name=None,
-    verbose=True,
-):
+    verify: bool = True,
+    overwrite: bool = False,
+    input_shape: ShapeLike | None = None,
+    preprocessing: Preprocessing | Literal["source"] | None = "source",
+    classifier_activation: str | Callable[..., Any] | None = "softmax",
+    name: str | None = None,
+    verbose: bool = True,
+) -> keras.Model:
     """Convert a PyTorch checkpoint into our Keras model and (optionally) save it.
 
     Args:

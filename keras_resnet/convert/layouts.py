@@ -26,8 +26,12 @@ the middle in akamaster's tensor) and our appended zero channels take akamaster'
 0..C/2-1 and 3C/2..2C-1 in order.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -54,19 +58,19 @@ class Layout:
     kind: str
     depth: int
     block: str
-    counts: tuple
+    counts: tuple[int, ...]
     classes: int
     channels: int = 3
 
     @property
-    def model_name(self):
+    def model_name(self) -> str:
         """Our name for the network (`build(layout.model_name, **layout.build_kwargs)`)."""
         if self.kind == "akamaster" and self.depth in IMAGENET_SPECS:
             return f"cifar_resnet{self.depth}"
         return f"resnet{self.depth}"
 
     @property
-    def build_kwargs(self):
+    def build_kwargs(self) -> dict[str, Any]:
         """The architecture arguments of our builder that reproduce this layout exactly."""
         if self.kind == "akamaster":
             return {"shortcut": "A", "plain": False, "version": "v1", "width": 1, "bn_epsilon": 1e-5}
@@ -74,15 +78,15 @@ class Layout:
                 "width": 1, "bn_epsilon": 1e-5}      # PyTorch's BatchNorm2d eps
 
     @property
-    def preprocessing(self):
+    def preprocessing(self) -> dict[str, Any]:
         """What the source trained on: [0, 1] RGB normalised with ImageNet's mean and std (both layouts)."""
         return {k: (list(v) if isinstance(v, list) else v) for k, v in IMAGENET_PREPROCESSING.items()}
 
     @property
-    def input_size(self):
+    def input_size(self) -> int:
         return 32 if self.kind == "akamaster" else 224
 
-    def describe(self):
+    def describe(self) -> str:
         if self.kind == "akamaster":
             return (f"akamaster CIFAR ResNet-{self.depth} (option A, {self.counts[0]} blocks per stage, "
                     f"{self.classes} classes)")
@@ -97,16 +101,16 @@ class Module:
     prefix: str            # PyTorch key prefix, e.g. "layer2.0.conv1"
     layer: str             # our layer name, e.g. "conv3_block1_1_conv"
     kind: str              # "conv", "bn" or "linear"
-    shape: tuple           # conv (O, I, kh, kw); bn (C,); linear (out, in)
-    in_perm: object = None   # channel order of the input (akamaster option A), or None
-    out_perm: object = None  # channel order of the output, or None
+    shape: tuple[int, ...]  # conv (O, I, kh, kw); bn (C,); linear (out, in)
+    in_perm: np.ndarray | None = None   # channel order of the input (akamaster option A), or None
+    out_perm: np.ndarray | None = None  # channel order of the output, or None
 
 
 # --------------------------------------------------------------------------- detection
 
 
-def _stage_counts(keys):
-    blocks = {}
+def _stage_counts(keys: Iterable[str]) -> dict[int, int]:
+    blocks: dict[int, int] = {}
     for key in keys:
         m = re.match(r"layer(\d+)\.(\d+)\.", key)
         if m:
@@ -115,7 +119,7 @@ def _stage_counts(keys):
     return blocks
 
 
-def parse_model_name(model):
+def parse_model_name(model: str) -> tuple[str, int]:
     """`model` ("resnet56", "ResNet-56", "cifar_resnet50") -> (family, depth); ValueError otherwise."""
     key = str(model).strip().lower().replace("-", "")
     m = _NAME.match(key)
@@ -134,7 +138,7 @@ def parse_model_name(model):
     return family, depth
 
 
-def detect_layout(state, model=None):
+def detect_layout(state: Mapping[str, np.ndarray], model: str | None = None) -> Layout:
     """The `Layout` of a state dict (keys without `module.`), checked against `model` if given.
 
     Raises ValueError naming the layouts it knows when the keys fit none, and when `model` asks for
@@ -154,13 +158,13 @@ def detect_layout(state, model=None):
         block = "bottleneck" if any(re.match(r"layer\d+\.\d+\.conv3\.weight$", k) for k in keys) else "basic"
         found = tuple(counts[s] for s in stages)
         depth = next((d for d, spec in IMAGENET_SPECS.items() if spec == (block, found)), None)
-        if depth is None and wanted is None:
-            allowed = "; ".join(f"ResNet-{d}: {b} {'/'.join(map(str, c))}" for d, (b, c) in IMAGENET_SPECS.items())
-            raise ValueError(
-                f"torchvision-layout checkpoint with {block} blocks {'/'.join(map(str, found))} per stage: "
-                f"no ResNet has that ({allowed})."
-            )
         if depth is None:
+            if wanted is None:
+                allowed = "; ".join(f"ResNet-{d}: {b} {'/'.join(map(str, c))}" for d, (b, c) in IMAGENET_SPECS.items())
+                raise ValueError(
+                    f"torchvision-layout checkpoint with {block} blocks {'/'.join(map(str, found))} per stage: "
+                    f"no ResNet has that ({allowed})."
+                )
             depth = wanted[1]
             block, found = IMAGENET_SPECS.get(depth, (block, found))
         layout = Layout(kind, depth, block, found, classes, int(conv1.shape[1]))
@@ -184,7 +188,7 @@ def detect_layout(state, model=None):
     return layout
 
 
-def _spec(kind, depth):
+def _spec(kind: str, depth: int) -> dict[str, Any]:
     if kind == "akamaster":
         n = (depth - 2) // 6
         return {"block": "basic", "counts": (n, n, n)}
@@ -195,7 +199,7 @@ def _spec(kind, depth):
 # --------------------------------------------------------------------------- modules and expected keys
 
 
-def _option_a_permutation(previous):
+def _option_a_permutation(previous: np.ndarray) -> np.ndarray:
     """Our channel order of a doubled stage, given the previous stage's order (see the module doc)."""
     c = len(previous)
     pad = c // 2                              # akamaster: planes // 4 with planes = 2c
@@ -203,11 +207,12 @@ def _option_a_permutation(previous):
     return np.asarray([pad + q for q in previous] + zeros)
 
 
-def modules(layout):
+def modules(layout: Layout) -> list[Module]:
     """Every PyTorch module of `layout`, in order, with its Keras layer and expected shape."""
-    out = []
+    out: list[Module] = []
     add = lambda *a, **k: out.append(Module(*a, **k))   # noqa: E731
     c_in = layout.channels
+    filters: tuple[int, ...]
     if layout.kind == "akamaster":
         stem, filters, kernel, head = CIFAR_STEM, CIFAR_FILTERS, 3, "linear"
     else:
@@ -224,6 +229,7 @@ def modules(layout):
                 if i == 0 and s > 1:
                     if f != 2 * channels:
                         raise ValueError(f"akamaster layout expects each stage to double the channels, got {channels} -> {f}")
+                    assert perm is not None       # akamaster: the order of every stage output is tracked
                     perm = _option_a_permutation(perm)
                 add(f"{p}.conv1", f"{k}_1_conv", "conv", (f, channels, 3, 3), in_perm=in_perm)
                 add(f"{p}.bn1", f"{k}_1_bn", "bn", (f,))
@@ -252,7 +258,7 @@ def modules(layout):
     return out
 
 
-def expected_shapes(layout):
+def expected_shapes(layout: Layout) -> dict[str, tuple[int, ...]]:
     """`{key: shape}` of every tensor a checkpoint of `layout` holds (without num_batches_tracked)."""
     shapes = {}
     for m in modules(layout):
@@ -266,17 +272,17 @@ def expected_shapes(layout):
     return shapes
 
 
-def _listing(items, limit=8):
-    items = sorted(items, key=_natural)
-    text = ", ".join(items[:limit])
-    return text + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+def _listing(items: Iterable[str], limit: int = 8) -> str:
+    ordered = sorted(items, key=_natural)
+    text = ", ".join(ordered[:limit])
+    return text + (f", ... ({len(ordered)} in all)" if len(ordered) > limit else "")
 
 
-def _natural(key):
+def _natural(key: str) -> list[int | str]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", key)]
 
 
-def check_state(state, layout, source="the checkpoint"):
+def check_state(state: Mapping[str, np.ndarray], layout: Layout, source: str = "the checkpoint") -> None:
     """Raise one ValueError listing missing keys, extra keys and shape mismatches, if any."""
     expected = expected_shapes(layout)
     missing = set(expected) - set(state)
@@ -286,8 +292,8 @@ def check_state(state, layout, source="the checkpoint"):
     if not (missing or extra or wrong):
         return
     parts = []
-    found = _stage_counts(state)
-    found = tuple(found[s] for s in sorted(found))
+    counts = _stage_counts(state)
+    found = tuple(counts[s] for s in sorted(counts))
     if found != tuple(layout.counts):
         parts.append(f"blocks per stage {'/'.join(map(str, found))} in the checkpoint, "
                      f"{'/'.join(map(str, layout.counts))} in {layout.model_name}")
@@ -306,7 +312,7 @@ def check_state(state, layout, source="the checkpoint"):
 # --------------------------------------------------------------------------- mapping
 
 
-def keras_weights(state, layout):
+def keras_weights(state: Mapping[str, np.ndarray], layout: Layout) -> dict[str, list[np.ndarray]]:
     """`{our layer name: [arrays in Keras order]}` for a checked state dict of `layout`."""
     out = {}
     for m in modules(layout):

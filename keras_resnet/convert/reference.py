@@ -5,10 +5,21 @@ Written from the source projects' definitions (akamaster's `resnet.py`, torchvis
 was trained as: same module names, so `load_state_dict` takes the checkpoint as it is.
 """
 
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from torch import nn
 
-def _torch():
+    from .layouts import Layout
+
+
+def _torch() -> types.ModuleType:
     try:
         import torch
     except ImportError:
@@ -18,10 +29,11 @@ def _torch():
     return torch
 
 
-def reference_model(layout):
+def reference_model(layout: Layout) -> nn.Module:
     """An eval-mode `torch.nn.Module` of `layout` (random weights until a state dict is loaded)."""
-    torch = _torch()
-    nn, F = torch.nn, torch.nn.functional
+    _torch()                                   # a clear error when torch is not installed
+    from torch import nn
+    from torch.nn import functional as F
 
     class AkamasterBlock(nn.Module):
         def __init__(self, in_planes, planes, stride):
@@ -39,6 +51,10 @@ def reference_model(layout):
             return F.relu(out + short)
 
     class AkamasterResNet(nn.Module):
+        layer1: nn.Sequential                  # set by setattr below (annotations only: no class attributes)
+        layer2: nn.Sequential
+        layer3: nn.Sequential
+
         def __init__(self, n, classes, channels):
             super().__init__()
             self.conv1 = nn.Conv2d(channels, 16, 3, stride=1, padding=1, bias=False)
@@ -94,6 +110,11 @@ def reference_model(layout):
             return F.relu(out + (x if self.downsample is None else self.downsample(x)))
 
     class TorchvisionResNet(nn.Module):
+        layer1: nn.Sequential                  # set by setattr below (annotations only: no class attributes)
+        layer2: nn.Sequential
+        layer3: nn.Sequential
+        layer4: nn.Sequential
+
         def __init__(self, block, counts, classes, channels):
             super().__init__()
             self.conv1 = nn.Conv2d(channels, 64, 7, stride=2, padding=3, bias=False)
@@ -121,6 +142,7 @@ def reference_model(layout):
             x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
             return self.fc(self.avgpool(x).flatten(1))
 
+    net: nn.Module
     if layout.kind == "akamaster":
         net = AkamasterResNet(layout.counts[0], layout.classes, layout.channels)
     else:
@@ -129,7 +151,7 @@ def reference_model(layout):
     return net.eval()
 
 
-def reference_logits(layout, state, images):
+def reference_logits(layout: Layout, state: Mapping[str, np.ndarray], images: np.ndarray) -> np.ndarray:
     """Logits of the PyTorch reference of `layout` with `state` on `images` (N, H, W, C float32, preprocessed)."""
     torch = _torch()
     net = reference_model(layout)

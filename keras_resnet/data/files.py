@@ -2,10 +2,18 @@
 batches, MNIST-style IDX files. Plain numpy; each problem is one ValueError / FileNotFoundError that names
 the file, what was found and what is expected."""
 
+from __future__ import annotations
+
 import gzip
+import pathlib
 import pickle
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .._typing import StrPath
 
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot"]
@@ -14,7 +22,7 @@ IDX_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1
              "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 
 
-def read_npz(path):
+def read_npz(path: StrPath) -> dict[str, Any]:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
@@ -31,7 +39,7 @@ def read_npz(path):
     return arrays
 
 
-def find_cifar_dir(path):
+def find_cifar_dir(path: pathlib.Path) -> pathlib.Path | None:
     """The python-batches folder itself, or its parent holding ``cifar-10(0)-*-py``; else None."""
     for d in [path, *sorted(path.glob("cifar-10*-py"))]:
         if (d / "data_batch_1").exists() or (d / "batches.meta").exists():
@@ -54,7 +62,7 @@ CIFAR_PICKLE_GLOBALS = {
 class _CifarUnpickler(pickle.Unpickler):
     """Unpickles only what a CIFAR batch holds: any other global (os.system, a class...) is refused unrun."""
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) in CIFAR_PICKLE_GLOBALS:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"it references {module}.{name}, which a CIFAR batch never holds "
@@ -62,7 +70,7 @@ class _CifarUnpickler(pickle.Unpickler):
                                      "unpickled)")
 
 
-def _unpickle(path):
+def _unpickle(path: pathlib.Path) -> dict[Any, Any]:
     """One file of the official CIFAR python archive: the only pickle this package reads, and restricted."""
     if not path.is_file():
         raise FileNotFoundError(f"CIFAR python-batches folder {str(path.parent)!r} lacks {path.name!r}; "
@@ -80,7 +88,7 @@ def _unpickle(path):
     return obj
 
 
-def _cifar_batch(path, label_key):
+def _cifar_batch(path: pathlib.Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     d = _unpickle(path)
     try:
         x = np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
@@ -91,12 +99,12 @@ def _cifar_batch(path, label_key):
     return x, y
 
 
-def read_cifar_dir(d):
+def read_cifar_dir(d: pathlib.Path) -> dict[str, Any]:
     """The official CIFAR python archive (https://www.cs.toronto.edu/~kriz/cifar.html), extracted."""
     if (d / "train").is_file():  # CIFAR-100: fine labels (100 classes)
         x_train, y_train = _cifar_batch(d / "train", b"fine_labels")
         x_test, y_test = _cifar_batch(d / "test", b"fine_labels")
-        names = _unpickle(d / "meta").get(b"fine_label_names")
+        names: Any = _unpickle(d / "meta").get(b"fine_label_names")   # unpickled data: checked by use
         return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, y_coarse=None,
                     class_names=[n.decode() for n in names])
     parts = [_cifar_batch(d / f"data_batch_{i}", b"labels") for i in range(1, 6)]
@@ -106,7 +114,7 @@ def read_cifar_dir(d):
                 x_test=x_test, y_test=y_test, class_names=[n.decode() for n in names])
 
 
-def find_idx_files(path):
+def find_idx_files(path: pathlib.Path) -> dict[str, pathlib.Path] | None:
     found = {}
     for key, stem in IDX_FILES.items():
         for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
@@ -122,7 +130,7 @@ def find_idx_files(path):
     return found
 
 
-def read_idx(path, ndim):
+def read_idx(path: pathlib.Path, ndim: int) -> np.ndarray:
     """An IDX file (http://yann.lecun.com/exdb/mnist/): magic 0x0000 08 <ndim>, big-endian sizes, uint8."""
     try:
         raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
@@ -139,14 +147,17 @@ def read_idx(path, ndim):
     return body.reshape(shape)
 
 
-def read_idx_dir(path):
+def read_idx_dir(path: pathlib.Path) -> dict[str, Any]:
     files = find_idx_files(path)
-    arrays = {k: read_idx(p, 3 if k.startswith("x") else 1) for k, p in files.items()}
+    if files is None:
+        raise FileNotFoundError(f"folder {str(path)!r} holds no MNIST-style IDX files "
+                                f"{[v + '[.gz]' for v in IDX_FILES.values()]}")
+    arrays: dict[str, Any] = {k: read_idx(p, 3 if k.startswith("x") else 1) for k, p in files.items()}
     arrays["class_names"] = known_class_names(path.name, arrays) or [str(i) for i in range(10)]
     return arrays
 
 
-def known_class_names(name, arrays):
+def known_class_names(name: str, arrays: Mapping[str, Any]) -> list[str] | None:
     """Class names of well-known datasets recognised by file/folder name (when the file has none)."""
     name = name.lower().replace("_", "-")
     known = (FASHION_MNIST_CLASSES if "fashion" in name else

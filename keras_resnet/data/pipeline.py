@@ -8,14 +8,19 @@ per-channel mean/std of the training split that the model's preprocessing layers
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .sources import AUTOTUNE, ImageData
 
+if TYPE_CHECKING:
+    import tensorflow as tf
+
 PAD = 4  # paper §4.2: 4 pixels padded on each side
 
 
-def augment_batch(images, seed):
+def augment_batch(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """The paper's augmentation on a batch (§4.2): zero-pad 4 pixels, random HxW crop, random h-flip.
 
     Vectorised: each image gets its own crop offset and flip, done as one gather of row and column
@@ -37,7 +42,8 @@ def augment_batch(images, seed):
     return tf.gather(out, cols, axis=2, batch_dims=1)
 
 
-def pipeline(ds, *, batch_size, training, augment=False, cache=True, seed=None, drop_remainder=False):
+def pipeline(ds: tf.data.Dataset, *, batch_size: int, training: bool, augment: bool = False, cache: bool = True,
+             seed: int | None = None, drop_remainder: bool = False) -> tf.data.Dataset:
     """Batch an unbatched ``(uint8 image, label)`` split for ``fit``/``evaluate``.
 
     training: cache, shuffle (reshuffled each epoch), batch, augment (if ``augment``), float32, prefetch.
@@ -63,7 +69,7 @@ def pipeline(ds, *, batch_size, training, augment=False, cache=True, seed=None, 
     return ds.prefetch(AUTOTUNE)
 
 
-def normalization_stats(data: ImageData) -> dict:
+def normalization_stats(data: ImageData) -> dict[str, Any]:
     """Per-channel mean and std (population, 0..1 units) of the training split, for ``preprocessing``."""
     if data._stats is None:
         import tensorflow as tf

@@ -20,10 +20,19 @@ import dataclasses
 import os
 import pathlib
 import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .files import find_cifar_dir, find_idx_files, known_class_names, read_cifar_dir, read_idx_dir, read_npz
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    import tensorflow as tf
+
+    from .._typing import DatasetSource, StrPath
+
 
 AUTOTUNE = -1  # tf.data.AUTOTUNE
 EXAMPLE_TFDS = "cifar10, cifar100, fashion_mnist, mnist, svhn_cropped, emnist, kmnist"
@@ -38,24 +47,25 @@ class ImageData:
     """A dataset ready for :func:`keras_resnet.data.pipeline`: unbatched ``(uint8 image, int64 label)`` splits."""
 
     name: str
-    spec: dict
-    class_names: list
-    image_shape: tuple
-    train: object
-    test: object
-    validation: object = None
+    spec: dict[str, Any]
+    class_names: list[str]
+    image_shape: tuple[int, ...]                    # (H, W, C)
+    train: tf.data.Dataset
+    test: tf.data.Dataset
+    validation: tf.data.Dataset | None = None
     num_train: int = 0
     num_test: int = 0
     num_validation: int = 0
-    _stats: dict = dataclasses.field(default=None, repr=False, compare=False)
+    _stats: dict[str, Any] | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
-    def num_classes(self):
+    def num_classes(self) -> int:
         return len(self.class_names)
 
 
 # ----------------------------------------------------------------------------------------- load
-def load(source, *, data_dir=None, validation_split=None, image_size=None, seed=0) -> ImageData:
+def load(source: StrPath, *, data_dir: StrPath | None = None, validation_split: float | int | None = None,
+         image_size: int | Sequence[int] | None = None, seed: int = 0) -> ImageData:
     """Load ``source`` (a tfds name or a path, see the module docstring) as :class:`ImageData`.
 
     ``validation_split``: ``None``, a fraction in (0, 1) or an int count held out from the END of the
@@ -72,13 +82,14 @@ def load(source, *, data_dir=None, validation_split=None, image_size=None, seed=
     path = pathlib.Path(source).expanduser()
     if path.exists():
         spec["source"] = str(path.resolve())  # reloadable from any working directory
+        arrays: dict[str, Any]
         if path.is_file():
             if path.suffix != ".npz":
                 raise ValueError(f"dataset file {str(path)!r} is not an .npz; allowed: {SOURCES_HELP}")
             arrays = read_npz(path)
             name = path.stem.replace("_", "-")
-        elif find_cifar_dir(path) is not None:
-            arrays = read_cifar_dir(find_cifar_dir(path))
+        elif (cifar_dir := find_cifar_dir(path)) is not None:
+            arrays = read_cifar_dir(cifar_dir)
             name = "cifar100" if "y_coarse" in arrays else "cifar10"
             arrays.pop("y_coarse", None)
         elif find_idx_files(path) is not None:
@@ -100,8 +111,9 @@ def load(source, *, data_dir=None, validation_split=None, image_size=None, seed=
     return _load_tfds(str(source), data_dir, spec, validation_split, image_size)
 
 
-def from_arrays(x_train, y_train, x_test, y_test, class_names=None, name="arrays",
-                validation_split=None, image_size=None) -> ImageData:
+def from_arrays(x_train: npt.ArrayLike, y_train: npt.ArrayLike, x_test: npt.ArrayLike, y_test: npt.ArrayLike,
+                class_names: Sequence[str] | npt.ArrayLike | None = None, name: str = "arrays",
+                validation_split: float | int | None = None, image_size: Sequence[int] | None = None) -> ImageData:
     """Wrap in-memory arrays: images ``(N, H, W)`` or ``(N, H, W, C)`` with values 0-255, integer labels."""
     x_train, y_train = _check_split("train", x_train, y_train)
     x_test, y_test = _check_split("test", x_test, y_test)
@@ -134,7 +146,7 @@ def from_arrays(x_train, y_train, x_test, y_test, class_names=None, name="arrays
         num_train=cut, num_test=len(x_test), num_validation=n_val)
 
 
-def _check_split(split, x, y):
+def _check_split(split: str, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Images to uint8 (N, H, W, C), labels to int64 (N,); one clear error for anything else."""
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim == 3:
@@ -164,7 +176,7 @@ def _check_split(split, x, y):
     return x, y.astype(np.int64)
 
 
-def _validation_count(validation_split, num_train):
+def _validation_count(validation_split: float | int | None, num_train: int) -> int:
     if validation_split is None or validation_split == 0:
         return 0
     if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.number)):
@@ -184,7 +196,7 @@ def _validation_count(validation_split, num_train):
     return n
 
 
-def _check_image_size(image_size):
+def _check_image_size(image_size: int | Sequence[int] | None) -> tuple[int, int] | None:
     if image_size is None:
         return None
     if isinstance(image_size, (int, np.integer)):
@@ -198,7 +210,7 @@ def _check_image_size(image_size):
     return h, w
 
 
-def _resize(ds, image_size):
+def _resize(ds: tf.data.Dataset, image_size: Sequence[int]) -> tf.data.Dataset:
     import tensorflow as tf
 
     def resize(x, y):
@@ -209,12 +221,13 @@ def _resize(ds, image_size):
 
 
 # ----------------------------------------------------------------------------------- folder trees
-def _load_folder_tree(path, spec, validation_split, image_size, seed):
+def _load_folder_tree(path: pathlib.Path, spec: dict[str, Any], validation_split: float | int | None,
+                      image_size: tuple[int, int] | None, seed: int) -> ImageData:
     """One sub-folder of images per class (``train/`` + ``test/`` if present, else a seeded 80/20 split)."""
     import keras
     import tensorflow as tf
 
-    def index(root):
+    def index(root: pathlib.Path) -> tuple[list[str], np.ndarray, np.ndarray]:
         classes = sorted(p.name for p in root.iterdir() if p.is_dir())
         if not classes:
             raise ValueError(f"folder {str(root)!r} has no class sub-folders; expected one sub-folder of "
@@ -274,7 +287,7 @@ def _load_folder_tree(path, spec, validation_split, image_size, seed):
                      num_train=cut, num_test=len(p_test), num_validation=n_val)
 
 
-def undecodable_images(source):
+def undecodable_images(source: DatasetSource) -> list[tuple[str, str]]:
     """``(path, reason)`` for every image file under the folder tree ``source`` that TensorFlow cannot decode.
 
     Empty for anything that is not a folder tree (tfds names, .npz, CIFAR or IDX folders, ImageData).
@@ -298,7 +311,7 @@ def undecodable_images(source):
 
 
 @contextlib.contextmanager
-def naming_undecodable_images(source):
+def naming_undecodable_images(source: DatasetSource) -> Iterator[None]:
     """Turn TensorFlow's decode error while reading a folder tree into one ValueError naming the bad files.
 
     tf.data reports only "Invalid PNG"/"Invalid JPEG data" at the op that failed; on that error the
@@ -319,7 +332,8 @@ def naming_undecodable_images(source):
 
 
 # ------------------------------------------------------------------------------------------ tfds
-def _load_tfds(name, data_dir, spec, validation_split, image_size):
+def _load_tfds(name: str, data_dir: StrPath | None, spec: dict[str, Any], validation_split: float | int | None,
+               image_size: tuple[int, int] | None) -> ImageData:
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
@@ -367,7 +381,7 @@ def _load_tfds(name, data_dir, spec, validation_split, image_size):
                      num_train=cut, num_test=num_test, num_validation=n_val)
 
 
-def _count(ds, info, split):
+def _count(ds: tf.data.Dataset, info: Any, split: str) -> int:
     n = int(ds.cardinality())
     if n >= 0:
         return n

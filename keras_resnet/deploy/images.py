@@ -8,11 +8,21 @@ Files are untrusted input: the size an image's header claims is checked before a
 (`MAX_IMAGE_PIXELS`), and every way a file can fail to decode is one ValueError naming the file.
 """
 
+from __future__ import annotations
+
 import io
 import os
 import pathlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    from PIL import Image
+
+    from .._typing import ImageInput, ShapeLike, StrPath
 
 # The largest image decoded: 50 megapixels (e.g. 8660 x 5773), ~150 MB as RGB, ~200 MB as RGBA while converting.
 # Larger than any camera photo people usually share (12-48 MP) and far below what a decompression bomb claims.
@@ -21,7 +31,7 @@ MAX_IMAGE_PIXELS = 50_000_000
 FORMATS_HINT = "expected a PNG, JPEG, BMP, GIF, TIFF or WebP file"
 
 
-def _to_uint8(arr):
+def _to_uint8(arr: npt.ArrayLike) -> np.ndarray:
     """Any numeric image array -> uint8 0-255 (16-bit scaled down, floats in [0, 1] scaled up)."""
     arr = np.asarray(arr)
     if arr.dtype == np.uint8:
@@ -39,16 +49,17 @@ def _to_uint8(arr):
     raise ValueError(f"cannot use an image array of dtype {arr.dtype}; expected an integer or float array")
 
 
-def _too_large(name, size, max_pixels):
+def _too_large(name: str, size: tuple[int, ...], max_pixels: int) -> ValueError:
     w, h = size
     return ValueError(f"image {name} claims to be {w}x{h} = {w * h:,} pixels, more than the limit of "
                       f"{max_pixels:,} (keras_resnet.deploy.images.MAX_IMAGE_PIXELS); not decoded")
 
 
-def _decode(image, max_pixels):
+def _decode(image: StrPath | bytes, max_pixels: int) -> Image.Image:
     """A path or encoded bytes -> a decoded PIL image, EXIF orientation applied; one ValueError otherwise."""
     from PIL import Image, UnidentifiedImageError
 
+    src: io.BytesIO | pathlib.Path
     if isinstance(image, bytes):
         name, src = "<bytes>", io.BytesIO(image)
         if not image:
@@ -87,7 +98,7 @@ def _decode(image, max_pixels):
         img.close()
 
 
-def _header_size(src):
+def _header_size(src: io.BytesIO | pathlib.Path) -> tuple[int, ...] | None:
     """(width, height) an image header claims, read without PIL's decompression-bomb check; None if unknown.
 
     Only used to word the error when PIL itself refused the file as a bomb (its message gives pixels only).
@@ -106,18 +117,18 @@ def _header_size(src):
         if accept and not accept(data[:16]):
             continue
         try:
-            return tuple(factory(io.BytesIO(data), None).size)
+            return tuple(factory(io.BytesIO(data), "").size)   # "": no file name (what PIL makes of None)
         except Exception:  # noqa: BLE001  not this format
             continue
     return None
 
 
-def _reason(e):
+def _reason(e: BaseException) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else ""
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
-def _upright(img):
+def _upright(img: Image.Image) -> Image.Image:
     """Apply the EXIF orientation (a phone photo's rotation); an unreadable EXIF block is ignored."""
     from PIL import ImageOps
 
@@ -127,7 +138,7 @@ def _upright(img):
         return img.copy()
 
 
-def _normalize(img):
+def _normalize(img: Image.Image) -> Image.Image:
     """A decoded PIL image -> mode L, LA, RGB or RGBA, 8 bits per channel."""
     from PIL import Image
 
@@ -140,7 +151,7 @@ def _normalize(img):
     return img
 
 
-def _pil_from(image, max_pixels=None):
+def _pil_from(image: ImageInput, max_pixels: int | None = None) -> Image.Image:
     """A path, bytes, PIL image or array -> a PIL image in mode L, LA, RGB or RGBA (8 bits per channel)."""
     from PIL import Image
 
@@ -158,7 +169,7 @@ def _pil_from(image, max_pixels=None):
     return Image.fromarray(arr, mode)
 
 
-def load_image(image, input_shape=None, max_pixels=None):
+def load_image(image: ImageInput, input_shape: ShapeLike | None = None, max_pixels: int | None = None) -> np.ndarray:
     """Read and convert one image for a model: returns uint8 [H, W, C].
 
     `image`: a file path, encoded bytes, a PIL image or an array (uint8, 16-bit, or float in [0, 1]).
@@ -182,12 +193,12 @@ def load_image(image, input_shape=None, max_pixels=None):
     if input_shape is not None and input_shape[0] and input_shape[1]:
         h, w = int(input_shape[0]), int(input_shape[1])
         if img.size != (w, h):
-            img = img.resize((w, h), Image.BILINEAR)
+            img = img.resize((w, h), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.uint8)
     return arr[..., None] if channels == 1 else arr
 
 
-def load_images(images, input_shape):
+def load_images(images: np.ndarray | Iterable[ImageInput], input_shape: ShapeLike | None) -> np.ndarray:
     """Many images (paths, arrays, ...) -> uint8 [N, H, W, C]; an array batch passes through as uint8."""
     if isinstance(images, np.ndarray) and images.ndim == 4:
         return _to_uint8(images)

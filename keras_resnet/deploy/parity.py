@@ -8,18 +8,28 @@ any class probability, and (with labels) top-1 accuracy against the Keras model'
     TFLite int8 (full integer):                     ≥ 98 % agreement and accuracy within 1 point
 """
 
+from __future__ import annotations
+
 import json
 import pathlib
 import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..io import atomic_write
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from .._typing import StrPath
+    from .predictors import Predictor
+
 REPORT_JSON = "parity.json"
 REPORT_TEXT = "parity.txt"
 FP32 = {"max_abs_diff": 1e-4, "agreement": 1.0}
-THRESHOLDS = {
+THRESHOLDS: dict[str, dict[str, float]] = {
     "savedmodel": FP32,
     "tflite": FP32,
     "onnx": FP32,
@@ -32,13 +42,14 @@ class ParityError(ValueError):
     """An exported file missed its parity threshold."""
 
 
-def compare(reference_probs, probs, labels=None, thresholds=None):
+def compare(reference_probs: npt.ArrayLike, probs: npt.ArrayLike, labels: npt.ArrayLike | None = None,
+            thresholds: Mapping[str, float] | None = None) -> dict[str, Any]:
     """Agreement, max |Δp| and accuracies of `probs` against `reference_probs`; failures per `thresholds`."""
     reference_probs, probs = np.asarray(reference_probs, np.float64), np.asarray(probs, np.float64)
     if reference_probs.shape != probs.shape:
         raise ValueError(f"probabilities of shape {probs.shape} cannot be compared with {reference_probs.shape}")
     ref_top, top = reference_probs.argmax(1), probs.argmax(1)
-    row = {"examples": int(len(probs)),
+    row: dict[str, Any] = {"examples": int(len(probs)),
            "top1_agreement": float((ref_top == top).mean()),
            "disagreements": int((ref_top != top).sum()),
            "max_abs_diff": float(np.abs(reference_probs - probs).max()),
@@ -64,7 +75,9 @@ def compare(reference_probs, probs, labels=None, thresholds=None):
     return row
 
 
-def check(reference, predictors, images, labels=None, report=None, verbose=True):
+def check(reference: Predictor, predictors: Mapping[str, Predictor], images: np.ndarray,
+          labels: np.ndarray | None = None, report: Mapping[str, Any] | None = None,
+          verbose: bool = True) -> dict[str, Any]:
     """Run the reference Predictor and each {format: Predictor} on `images`; returns the report dict."""
     report = dict(report or {})
     t = time.perf_counter()
@@ -83,7 +96,7 @@ def check(reference, predictors, images, labels=None, report=None, verbose=True)
     return report
 
 
-def _summary(row):
+def _summary(row: Mapping[str, Any]) -> str:
     if not row.get("checked"):
         return "not checked"
     acc = "" if row["accuracy"] is None else f", accuracy {row['accuracy']:.2%} (Keras {row['reference_accuracy']:.2%})"
@@ -92,7 +105,7 @@ def _summary(row):
             f"max |Δp| {row['max_abs_diff']:.2g}{acc} -> {verdict}")
 
 
-def render(report):
+def render(report: Mapping[str, Any]) -> str:
     """A short text version of the report."""
     lines = [f"Parity of exported files with the Keras model ({report.get('model', '')})"]
     ref = report.get("reference")
@@ -104,7 +117,7 @@ def render(report):
     return "\n".join(lines) + "\n"
 
 
-def write_report(report, out_dir):
+def write_report(report: Mapping[str, Any], out_dir: StrPath) -> dict[str, Any]:
     """Write parity.json and parity.txt in `out_dir`, keeping the entries of formats exported before."""
     out_dir = pathlib.Path(out_dir)
     path = out_dir / REPORT_JSON

@@ -11,12 +11,21 @@ inside the model), and returns class probabilities [N, K].
     predictor.top_k(["cat.png", "dog.jpg"], k=5)              # [[(name, probability), ...], ...]
 """
 
+from __future__ import annotations
+
 import pathlib
 import zipfile
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .images import load_images
+
+if TYPE_CHECKING:
+    import keras
+
+    from .._typing import ImageInput, ShapeLike, StrPath
 
 LABELS_FILE = "labels.txt"
 CARD_FILE = "model_card.json"
@@ -26,7 +35,7 @@ BACKENDS = ("keras", "savedmodel", "tflite", "onnx")
 
 # --------------------------------------------------------------------------- class names
 
-def model_card_path(path):
+def model_card_path(path: StrPath) -> pathlib.Path | None:
     """The model_card.json of the run directory / saved_models folder holding `path` (None if there is none)."""
     p = pathlib.Path(path)
     for d in ([p] if p.is_dir() else []) + [p.parent, p.parent.parent]:
@@ -35,7 +44,7 @@ def model_card_path(path):
     return None
 
 
-def load_model_card(path, where=None):
+def load_model_card(path: StrPath, where: str | None = None) -> dict[str, Any]:
     """Read and check one model_card.json (training.card.read_card, the package's one card reader): a dict
     with class_names and input_shape of the right types, or one ValueError naming the file (`where`)."""
     from ..training.card import read_card
@@ -43,7 +52,8 @@ def load_model_card(path, where=None):
     return read_card(path, where=where)
 
 
-def check_card_matches(card, card_path, input_shape, classes, model_path):
+def check_card_matches(card: dict[str, Any], card_path: StrPath, input_shape: ShapeLike, classes: int,
+                       model_path: StrPath) -> None:
     """ValueError naming the card unless it describes the model (its input shape and number of classes)."""
     from ..training.fit import check_fit
 
@@ -51,7 +61,7 @@ def check_card_matches(card, card_path, input_shape, classes, model_path):
               data=str(card_path), fix="a model card must describe the model beside it (fix or remove the card)")
 
 
-def read_model_card(path):
+def read_model_card(path: StrPath) -> dict[str, Any] | None:
     """The checked model card of the run directory / saved_models folder holding `path`; None if there is none.
 
     A card that is there but broken (not JSON, not an object, class_names / input_shape missing or of the
@@ -61,11 +71,11 @@ def read_model_card(path):
     return load_model_card(card_path) if card_path else None
 
 
-def read_labels_text(text):
+def read_labels_text(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def tflite_embedded_labels(path):
+def tflite_embedded_labels(path: StrPath) -> list[str] | None:
     """Class names packed in a .tflite file as an associated `labels.txt` (a zip appended to the flatbuffer)."""
     try:
         with zipfile.ZipFile(path) as z:
@@ -74,7 +84,7 @@ def tflite_embedded_labels(path):
         return None
 
 
-def find_class_names(path, num_classes=None):
+def find_class_names(path: StrPath, num_classes: int | None = None) -> list[str]:
     """Class names for the model file at `path`: embedded, a labels.txt beside it, or the model card."""
     p = pathlib.Path(path)
     names = tflite_embedded_labels(p) if p.suffix == ".tflite" else None
@@ -99,10 +109,18 @@ class Predictor:
     `load_image` takes (converted to the model's input shape).
     """
 
-    backend = None
+    backend: str | None = None
     batch_size = 256
+    path: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    class_names: list[str]
 
-    def predict(self, images):
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        """The probabilities [n, K] of one batch of model inputs [n, H, W, C]: what each backend defines."""
+        raise NotImplementedError
+
+    def predict(self, images: np.ndarray | Iterable[ImageInput]) -> np.ndarray:
         x = load_images(images, self.input_shape)
         if x.ndim != 4 or tuple(x.shape[1:]) != tuple(self.input_shape):
             raise ValueError(f"expected images of shape [N, {', '.join(map(str, self.input_shape))}]; got {list(x.shape)}")
@@ -110,14 +128,16 @@ class Predictor:
             return np.zeros((0, self.num_classes), np.float32)
         return np.concatenate([self._predict(x[i:i + self.batch_size]) for i in range(0, len(x), self.batch_size)])
 
-    def top_k(self, images, k=5):
+    def top_k(self, images: np.ndarray | Iterable[ImageInput], k: int = 5) -> list[list[tuple[str, float]]]:
         """[[(class name, probability), ...best first], ...] for each image."""
         probs = self.predict(images)
         k = min(k, probs.shape[1])
         order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
         return [[(self.class_names[j], float(p[j])) for j in row] for p, row in zip(probs, order)]
 
-    def _finish(self, path, input_shape, num_classes, class_names=None):
+    def _finish(self, path: StrPath, input_shape: Sequence[int], num_classes: int,
+
+                class_names: Sequence[str] | None = None) -> None:
         self.path = str(path)
         self.input_shape = tuple(int(d) for d in input_shape)
         self.num_classes = int(num_classes)
@@ -128,7 +148,7 @@ class Predictor:
             check_card_matches(load_model_card(card_path), card_path, self.input_shape, self.num_classes, path)
         self.class_names = list(class_names) if class_names is not None else find_class_names(path, self.num_classes)
 
-    def classify_files(self, images, k=5):
+    def classify_files(self, images: Iterable[ImageInput], k: int = 5) -> list[dict[str, Any]]:
         """Top-k of each image, one unreadable image not stopping the others.
 
         Returns, in order, {"image": str, "top_k": [(class name, probability), ...]} for each image that
@@ -137,9 +157,10 @@ class Predictor:
         """
         from .images import load_image
 
-        rows, arrays = [], []
+        rows: list[dict[str, Any]] = []
+        arrays = []
         for image in images:
-            row = {"image": str(image)}
+            row: dict[str, Any] = {"image": str(image)}
             try:
                 arrays.append(load_image(image, self.input_shape))
             except (ValueError, FileNotFoundError) as e:
@@ -151,11 +172,11 @@ class Predictor:
                 row["top_k"] = top
         return rows
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r}, input_shape={self.input_shape}, classes={self.num_classes})"
 
 
-def check_keras_archive(path, where=None):
+def check_keras_archive(path: StrPath, where: str | None = None) -> None:
     """A `.keras` file is a zip holding config.json and model.weights.h5 with good CRCs; else one ValueError.
 
     Cheap (no TensorFlow): the demo checks its folders with it at start-up, load_keras_model before loading.
@@ -178,7 +199,7 @@ def check_keras_archive(path, where=None):
         raise ValueError(f"{where} is corrupt: {bad} inside fails its CRC check")
 
 
-def load_keras_model(path, compile=False):
+def load_keras_model(path: StrPath, compile: bool = False) -> keras.Model:
     """Load a `.keras` file (safe mode; uncompiled for inference unless `compile`). One clear error otherwise.
 
     Always `safe_mode=True`: a file holding Python code (a Lambda layer's lambda) is refused, never run.
@@ -212,23 +233,25 @@ class KerasPredictor(Predictor):
 
     backend = "keras"
 
-    def __init__(self, model, class_names=None, input_shape=None):
+    def __init__(self, model: keras.Model | StrPath, class_names: Sequence[str] | None = None,
+                 input_shape: Sequence[int] | None = None) -> None:
         import tensorflow as tf
 
-        path = ""
+        path: StrPath = ""
+        net: keras.Model = model
         if not hasattr(model, "predict"):
-            path, model = model, load_keras_model(model)
+            path, net = model, load_keras_model(model)
         elif class_names is None:
-            class_names = [f"class_{i}" for i in range(model.output_shape[-1])]
-        self.model = model
-        shape = input_shape or model.input_shape[1:]
+            class_names = [f"class_{i}" for i in range(net.output_shape[-1])]
+        self.model = net
+        shape = input_shape or net.input_shape[1:]
         if None in tuple(shape):
             card = read_model_card(path) if path else None
             shape = tuple(card["input_shape"]) if card else shape
-        self._call = tf.function(lambda x: model(tf.cast(x, tf.float32), training=False), reduce_retracing=True)
-        self._finish(path or f"<{model.name}>", shape, model.output_shape[-1], class_names)
+        self._call = tf.function(lambda x: net(tf.cast(x, tf.float32), training=False), reduce_retracing=True)
+        self._finish(path or f"<{net.name}>", shape, net.output_shape[-1], class_names)
 
-    def _predict(self, x):
+    def _predict(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self._call(x), np.float32)
 
 
@@ -237,7 +260,7 @@ class SavedModelPredictor(Predictor):
 
     backend = "savedmodel"
 
-    def __init__(self, path):
+    def __init__(self, path: StrPath) -> None:
         import tensorflow as tf
 
         path = pathlib.Path(path)
@@ -255,7 +278,7 @@ class SavedModelPredictor(Predictor):
             names = self.loaded.signatures["class_names"]()["class_names"].numpy()
             self.class_names = [n.decode("utf-8") for n in names]
 
-    def _predict(self, x):
+    def _predict(self, x: np.ndarray) -> np.ndarray:
         return self.signature(images=x)["probabilities"].numpy()
 
 
@@ -269,7 +292,7 @@ class TFLitePredictor(Predictor):
 
     backend = "tflite"
 
-    def __init__(self, path, num_threads=None, xnnpack=True):
+    def __init__(self, path: StrPath, num_threads: int | None = None, xnnpack: bool = True) -> None:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         from .._compat import hidden_native_logs  # noqa: I001
@@ -290,13 +313,13 @@ class TFLitePredictor(Predictor):
         self._batch = int(self.input["shape"][0])
         self._finish(path, self.input["shape_signature"][1:], self.output["shape"][-1])
 
-    def ops(self):
+    def ops(self) -> list[str]:
         """The operator names the file uses (e.g. CONV_2D); Flex ops would show as custom ops."""
         from .export import tflite_ops
 
         return tflite_ops(self.path)
 
-    def _predict(self, x):
+    def _predict(self, x: np.ndarray) -> np.ndarray:
         it, inp, out = self.interpreter, self.input, self.output
         if len(x) != self._batch:
             it.resize_tensor_input(inp["index"], [len(x), *self.input_shape])
@@ -323,7 +346,7 @@ class OnnxPredictor(Predictor):
 
     backend = "onnx"
 
-    def __init__(self, path):
+    def __init__(self, path: StrPath) -> None:
         path = pathlib.Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"ONNX model not found: {path}")
@@ -338,7 +361,7 @@ class OnnxPredictor(Predictor):
         self.input_name = self.session.get_inputs()[0].name
         self._finish(path, self.session.get_inputs()[0].shape[1:], self.session.get_outputs()[0].shape[-1])
 
-    def _predict(self, x):
+    def _predict(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.session.run(None, {self.input_name: x})[0], np.float32)
 
 
@@ -346,7 +369,7 @@ FOLDER_FILES = {"keras": MODEL_FILE, "tflite": "model.tflite", "onnx": "model.on
 SUFFIXES = {".keras": "keras", ".tflite": "tflite", ".onnx": "onnx"}
 
 
-def _folder_contents(p):
+def _folder_contents(p: pathlib.Path) -> str:
     """What model files a folder holds, for error messages: 'model.keras (keras), model.tflite (tflite)'."""
     found = []
     for f in sorted(p.iterdir()):
@@ -357,7 +380,7 @@ def _folder_contents(p):
     return ", ".join(found) or "no model files"
 
 
-def detect_backend(path):
+def detect_backend(path: StrPath) -> str:
     """'keras' / 'savedmodel' / 'tflite' / 'onnx' for a model path; one clear error for anything else."""
     p = pathlib.Path(path)
     if not p.exists():
@@ -376,7 +399,7 @@ def detect_backend(path):
                      "or a run directory")
 
 
-def resolve_model(path, backend=None):
+def resolve_model(path: StrPath, backend: str | None = None) -> tuple[pathlib.Path, str]:
     """(model file or SavedModel folder, backend) for `path` and an optional `backend`.
 
     A folder (a run directory, a saved_models/ folder) with a backend gives the folder's file for it:
@@ -411,7 +434,7 @@ def resolve_model(path, backend=None):
     return p, backend
 
 
-def open_predictor(path, backend=None, **kwargs):
+def open_predictor(path: StrPath, backend: str | None = None, **kwargs: Any) -> Predictor:
     """A Predictor for `path` (a .keras file, a run directory, a SavedModel folder or a .tflite file).
 
     `backend` (one of BACKENDS) overrides the detection; with a folder it picks the folder's file for that

@@ -33,7 +33,10 @@ Layer names follow keras.applications: `conv{stage}_block{i}_{j}_conv`,
 option-A shortcut `..._shortcut`, the sum `..._add` and the output `..._out`.
 """
 
+from __future__ import annotations
+
 import dataclasses
+from collections.abc import Callable
 
 import keras
 
@@ -56,7 +59,8 @@ class BlockOptions:
     fused_bn: bool = True
 
 
-def conv(x, filters, kernel, strides, prefix, opts, zero=False):
+def conv(x: keras.KerasTensor, filters: int, kernel: int, strides: int, prefix: str, opts: BlockOptions,
+         zero: bool = False) -> keras.KerasTensor:
     """A bias-free convolution named `{prefix}_conv`, He-normal initialised.
 
     A strided convolution larger than 1x1 pads explicitly by kernel // 2 on
@@ -84,7 +88,8 @@ def conv(x, filters, kernel, strides, prefix, opts, zero=False):
     )(x)
 
 
-def bn(x, prefix, opts, zero_gamma=False, suffix="bn"):
+def bn(x: keras.KerasTensor, prefix: str, opts: BlockOptions, zero_gamma: bool = False,
+       suffix: str = "bn") -> keras.KerasTensor:
     """Batch normalization named `{prefix}_{suffix}` (gamma 0 if `zero_gamma`).
 
     `layers.FusedBatchNormalization` (same results, one fused op per training
@@ -100,18 +105,20 @@ def bn(x, prefix, opts, zero_gamma=False, suffix="bn"):
     )(x)
 
 
-def relu(x, name):
+def relu(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
     return keras.layers.ReLU(name=name)(x)
 
 
-def conv_bn_relu(x, filters, kernel, strides, prefix, opts, activate=True, zero_gamma=False):
+def conv_bn_relu(x: keras.KerasTensor, filters: int, kernel: int, strides: int, prefix: str, opts: BlockOptions,
+                 activate: bool = True, zero_gamma: bool = False) -> keras.KerasTensor:
     """conv -> BN (-> ReLU): one weighted layer of a v1 network."""
     x = conv(x, filters, kernel, strides, prefix, opts)
     x = bn(x, prefix, opts, zero_gamma=zero_gamma)
     return relu(x, f"{prefix}_relu") if activate else x
 
 
-def shortcut(x, source, out_channels, strides, prefix, opts):
+def shortcut(x: keras.KerasTensor, source: keras.KerasTensor, out_channels: int, strides: int, prefix: str,
+             opts: BlockOptions) -> keras.KerasTensor | None:
     """The shortcut of one block (§3.3), or None for a plain block.
 
     `x` is the block's input; `source` is what a projection reads (`x` in v1,
@@ -128,7 +135,8 @@ def shortcut(x, source, out_channels, strides, prefix, opts):
     return x
 
 
-def merge(branch, short, prefix, opts):
+def merge(branch: keras.KerasTensor, short: keras.KerasTensor | None, prefix: str,
+          opts: BlockOptions) -> keras.KerasTensor:
     """y = F(x) + shortcut, then ReLU in v1 (Fig. 2); no ReLU in v2."""
     y = branch if short is None else keras.layers.Add(name=f"{prefix}_add")([short, branch])
     if opts.version == "v2":
@@ -136,7 +144,7 @@ def merge(branch, short, prefix, opts):
     return relu(y, f"{prefix}_out")
 
 
-def basic_block(x, filters, strides, prefix, opts):
+def basic_block(x: keras.KerasTensor, filters: int, strides: int, prefix: str, opts: BlockOptions) -> keras.KerasTensor:
     """Two 3x3 layers (Fig. 5 left), `filters` output channels."""
     if opts.version == "v2":
         pre = relu(bn(x, prefix, opts, suffix="preact_bn"), f"{prefix}_preact_relu")
@@ -151,7 +159,8 @@ def basic_block(x, filters, strides, prefix, opts):
     return merge(y, short, prefix, opts)
 
 
-def bottleneck_block(x, filters, strides, prefix, opts, expansion=4):
+def bottleneck_block(x: keras.KerasTensor, filters: int, strides: int, prefix: str, opts: BlockOptions,
+                     expansion: int = 4) -> keras.KerasTensor:
     """1x1 (`filters`) -> 3x3 (`filters`) -> 1x1 (`expansion * filters`), Fig. 5 right.
 
     v1 puts the stride on the first 1x1, v1.5 and v2 on the 3x3.
@@ -173,10 +182,11 @@ def bottleneck_block(x, filters, strides, prefix, opts, expansion=4):
     return merge(y, short, prefix, opts)
 
 
-BLOCKS = {"basic": basic_block, "bottleneck": bottleneck_block}
+BLOCKS: dict[str, Callable[..., keras.KerasTensor]] = {"basic": basic_block, "bottleneck": bottleneck_block}
 
 
-def stage(x, block, filters, blocks, strides, stage_index, opts):
+def stage(x: keras.KerasTensor, block: str, filters: int, blocks: int, strides: int, stage_index: int,
+          opts: BlockOptions) -> keras.KerasTensor:
     """`blocks` blocks named conv{stage_index}_block1 ..., the first with `strides`."""
     fn = BLOCKS[block]
     for i in range(1, blocks + 1):

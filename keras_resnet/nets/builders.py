@@ -17,8 +17,12 @@ keras.applications arguments: `include_top`, `input_shape`, `input_tensor`,
 the model so that it takes raw 0-255 images.
 """
 
+from __future__ import annotations
+
 import contextlib
 import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -29,6 +33,9 @@ from ..registry import (  # noqa: F401  (CIFAR_DEPTHS, list_models: re-exported 
 )
 from ..runtime import check_onednn
 from .blocks import BlockOptions, bn, conv, conv_bn_relu, relu, stage
+
+if TYPE_CHECKING:
+    from .._typing import Preprocessing, ShapeLike
 
 CIFAR_FILTERS = (16, 32, 64)
 IMAGENET_FILTERS = (64, 128, 256, 512)
@@ -126,7 +133,7 @@ def _head(x, include_top, pooling, classes, classifier_activation, weight_decay)
 
 
 @contextlib.contextmanager
-def deep_graph_recursion(limit=20_000):
+def deep_graph_recursion(limit: int = 20_000) -> Iterator[None]:
     """Let Keras walk very deep graphs (ResNet-1202 has ~3,600 layers in a chain).
 
     Keras maps a functional graph with one recursive call per node, which
@@ -159,27 +166,27 @@ def _default_name(prefix, depth, plain, version):
 
 
 def cifar_resnet(
-    depth=20,
+    depth: int = 20,
     *,
-    shortcut="A",
-    plain=False,
-    version="v1",
-    zero_init_residual=False,
-    width=1,
-    include_top=True,
-    input_shape=None,
-    input_tensor=None,
-    pooling=None,
-    classes=10,
-    classifier_activation="softmax",
-    preprocessing=None,
-    bn_momentum=0.9,
-    bn_epsilon=1e-5,
-    sync_bn=False,
-    weight_decay=0.0,
-    fused_bn=True,
-    name=None,
-):
+    shortcut: str = "A",
+    plain: bool = False,
+    version: str = "v1",
+    zero_init_residual: bool = False,
+    width: float = 1,
+    include_top: bool = True,
+    input_shape: ShapeLike | None = None,
+    input_tensor: Any = None,
+    pooling: str | None = None,
+    classes: int = 10,
+    classifier_activation: str | Callable[..., Any] | None = "softmax",
+    preprocessing: Preprocessing | None = None,
+    bn_momentum: float = 0.9,
+    bn_epsilon: float = 1e-5,
+    sync_bn: bool = False,
+    weight_decay: float = 0.0,
+    fused_bn: bool = True,
+    name: str | None = None,
+) -> keras.Model:
     """The CIFAR ResNet of §4.2 with 6n + 2 layers (n >= 1), default input 32x32x3.
 
     Option A, ResNet-20 has 269,722 trainable parameters (paper Table 6: 0.27M).
@@ -205,27 +212,27 @@ def cifar_resnet(
 
 
 def imagenet_resnet(
-    depth=50,
+    depth: int = 50,
     *,
-    shortcut="B",
-    plain=False,
-    version="v1",
-    zero_init_residual=False,
-    width=1,
-    include_top=True,
-    input_shape=None,
-    input_tensor=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    preprocessing=None,
-    bn_momentum=0.9,
-    bn_epsilon=1e-5,
-    sync_bn=False,
-    weight_decay=0.0,
-    fused_bn=True,
-    name=None,
-):
+    shortcut: str = "B",
+    plain: bool = False,
+    version: str = "v1",
+    zero_init_residual: bool = False,
+    width: float = 1,
+    include_top: bool = True,
+    input_shape: ShapeLike | None = None,
+    input_tensor: Any = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation: str | Callable[..., Any] | None = "softmax",
+    preprocessing: Preprocessing | None = None,
+    bn_momentum: float = 0.9,
+    bn_epsilon: float = 1e-5,
+    sync_bn: bool = False,
+    weight_decay: float = 0.0,
+    fused_bn: bool = True,
+    name: str | None = None,
+) -> keras.Model:
     """The ImageNet ResNet of Table 1 (depth 18, 34, 50, 101 or 152), default input 224x224x3.
 
     Option B, 1000 classes: ResNet-50 has 25,557,032 trainable parameters and
@@ -255,17 +262,17 @@ def imagenet_resnet(
 
 def toy_skip_net(
     *,
-    blocks=2,
-    filters=64,
-    include_top=True,
-    input_shape=None,
-    input_tensor=None,
-    pooling=None,
-    classes=10,
-    classifier_activation="softmax",
-    preprocessing=None,
-    name="toy_skip",
-):
+    blocks: int = 2,
+    filters: int = 64,
+    include_top: bool = True,
+    input_shape: ShapeLike | None = None,
+    input_tensor: Any = None,
+    pooling: str | None = None,
+    classes: int = 10,
+    classifier_activation: str | Callable[..., Any] | None = "softmax",
+    preprocessing: Preprocessing | None = None,
+    name: str = "toy_skip",
+) -> keras.Model:
     """The seed project's toy skip-connection classifier.
 
     A 1x1 conv to `filters` channels, then `blocks` blocks of two 3x3 convs
@@ -296,7 +303,7 @@ def toy_skip_net(
 # --------------------------------------------------------------------------- by name (names: keras_resnet.registry)
 
 
-def build(name, /, **kwargs):
+def build(name: str, /, **kwargs: Any) -> keras.Model:
     """Build a model by name: `build("resnet56")`, `build("plain20")`, `build("resnet50", version="v1.5")`.
 
     ImageNet depths (18/34/50/101/152) win over CIFAR ones for `resnet<D>`;
@@ -310,7 +317,7 @@ def build(name, /, **kwargs):
         return build_with_weights(build, name, kwargs.pop("weights"), kwargs)
     kwargs.pop("weights", None)
     parsed = parse_model_name(name)
-    if parsed.family == "toy":
+    if parsed.family == "toy" or parsed.depth is None:   # toy_skip, the one name without a depth
         return toy_skip_net(**kwargs)
     if parsed.kind == "plain":
         if kwargs.get("plain") is False:
@@ -321,8 +328,8 @@ def build(name, /, **kwargs):
     return cifar_resnet(parsed.depth, **kwargs)
 
 
-def _named(name, doc):
-    def fn(**kwargs):
+def _named(name: str, doc: str) -> Callable[..., keras.Model]:
+    def fn(**kwargs: Any) -> keras.Model:
         return build(name, **kwargs)
 
     fn.__name__ = fn.__qualname__ = name.replace("resnet", "ResNet").replace("plain", "Plain")

@@ -5,6 +5,10 @@ and loads back with `keras.saving.load_model(path, safe_mode=True)` (no
 `Lambda` layers anywhere in the package).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -29,14 +33,14 @@ class ZeroPadShortcut(keras.layers.Layer):
         out_channels: number of output channels, >= the input's channels.
     """
 
-    def __init__(self, strides=2, out_channels=None, **kwargs):
+    def __init__(self, strides: int = 2, out_channels: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if int(strides) < 1:
             raise ValueError(f"ZeroPadShortcut: strides must be >= 1, got {strides}.")
         self.strides = int(strides)
         self.out_channels = None if out_channels is None else int(out_channels)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         channels = input_shape[-1]
         if self.out_channels is not None and channels is not None and self.out_channels < channels:
             raise ValueError(
@@ -44,7 +48,7 @@ class ZeroPadShortcut(keras.layers.Layer):
                 f"channels ({channels}); option A only appends zero channels."
             )
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         s = self.strides
         x = inputs[:, ::s, ::s, :] if s > 1 else inputs
         extra = 0 if self.out_channels is None else self.out_channels - inputs.shape[-1]
@@ -52,14 +56,14 @@ class ZeroPadShortcut(keras.layers.Layer):
             x = ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra]])
         return x
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         n, h, w, c = input_shape
         s = self.strides
         h = None if h is None else -(-h // s)
         w = None if w is None else -(-w // s)
         return (n, h, w, c if self.out_channels is None else self.out_channels)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "strides": self.strides, "out_channels": self.out_channels}
 
 
@@ -86,7 +90,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     the Keras implementation.
     """
 
-    def _fused_applies(self, inputs, training, mask):
+    def _fused_applies(self, inputs: Any, training: bool | None, mask: Any) -> bool:
         return (
             bool(training)
             and self.trainable
@@ -99,7 +103,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
             and self.epsilon >= 1e-5
         )
 
-    def call(self, inputs, training=None, mask=None):
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         if not self._fused_applies(inputs, training, mask):
             return super().call(inputs, training=training, mask=mask)
         import tensorflow as tf
@@ -141,12 +145,12 @@ class SubsamplingConv2D(keras.layers.Conv2D):
     Any other kernel size, stride or layout is plain `Conv2D`.
     """
 
-    def _subsamples(self):
+    def _subsamples(self) -> bool:
         # "same" never pads a 1x1 kernel, so both paddings read the same inputs.
         return self.kernel_size == (1, 1) and self.strides != (1, 1) \
             and self.data_format == "channels_last" and self.dilation_rate == (1, 1)
 
-    def convolution_op(self, inputs, kernel):
+    def convolution_op(self, inputs: Any, kernel: Any) -> Any:
         if not self._subsamples():
             return super().convolution_op(inputs, kernel)
         sh, sw = self.strides

@@ -10,8 +10,15 @@ Batch normalization, additions, pooling and activations are not counted (they
 are < 1 % of the total; the paper leaves them out too).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import keras
 import numpy as np
+
+if TYPE_CHECKING:
+    from .._typing import Shape, ShapeLike
 
 
 def _count(weights):
@@ -50,7 +57,7 @@ def _macs(model):
     return int(sum(_layer_macs(layer) for layer in model.layers))
 
 
-def profile(model, input_shape=None):
+def profile(model: keras.Model, input_shape: ShapeLike | None = None) -> dict[str, Any]:
     """Parameters and multiply-accumulates per image of a functional model.
 
     Args:
@@ -64,7 +71,7 @@ def profile(model, input_shape=None):
     """
     if not isinstance(model, keras.Model):
         raise ValueError(f"profile() needs a keras.Model, got {type(model).__name__}.")
-    shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    shape: Shape | None = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
     counted = model
     if input_shape is not None:
         input_shape = tuple(input_shape)

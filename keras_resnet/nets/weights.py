@@ -17,6 +17,8 @@ are filled in when not given and refused when contradicted; `classes` must match
 when `include_top=True`.
 """
 
+from __future__ import annotations
+
 import functools
 import hashlib
 import importlib.resources
@@ -24,8 +26,15 @@ import json
 import os
 import pathlib
 import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import keras
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .._typing import Preprocessing, StrPath
 
 WEIGHT_SUFFIXES = (".weights.h5", ".keras")
 ARCHITECTURE = ("shortcut", "plain", "version", "width", "bn_epsilon")
@@ -35,36 +44,36 @@ _DEFAULTS = {"plain": False, "width": 1, "bn_epsilon": 1e-5}
 # --------------------------------------------------------------------------- presets
 
 
-def presets_dir():
+def presets_dir() -> pathlib.Path:
     """The folder of the shipped presets (inside the installed package)."""
     return pathlib.Path(str(importlib.resources.files("keras_resnet") / "presets"))
 
 
 @functools.lru_cache(maxsize=1)
-def _presets():
+def _presets() -> tuple[dict[str, Any], ...]:
     path = presets_dir() / "presets.json"
     if not path.exists():
         return ()
     return tuple(json.loads(path.read_text())["presets"])
 
 
-def list_presets():
+def list_presets() -> list[dict[str, Any]]:
     """The shipped presets: dicts with model, weights, file, sha256, classes, preprocessing, source, licence, ..."""
     return [dict(p) for p in _presets()]
 
 
-def _model_key(name):
+def _model_key(name: str) -> str:
     return str(name).strip().lower().replace("-", "")
 
 
-def _available():
-    groups = {}
+def _available() -> str:
+    groups: dict[str, list[str]] = {}
     for p in _presets():
         groups.setdefault(p["weights"], []).append(p["model"])
     return "; ".join(f"weights={w!r} for {', '.join(ms)}" for w, ms in groups.items()) or "none installed"
 
 
-def get_preset(model, weights):
+def get_preset(model: str, weights: str) -> dict[str, Any]:
     """The preset entry for `build(model, weights=weights)`; ValueError listing the presets if none."""
     key = _model_key(model)
     for p in _presets():
@@ -79,7 +88,7 @@ def get_preset(model, weights):
     )
 
 
-def sha256(path):
+def sha256(path: StrPath) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -87,7 +96,7 @@ def sha256(path):
     return h.hexdigest()
 
 
-def preset_file(entry):
+def preset_file(entry: Mapping[str, Any]) -> pathlib.Path:
     """The preset's weights file, after checking its SHA-256."""
     path = presets_dir() / entry["file"]
     if not path.exists():
@@ -103,17 +112,19 @@ def preset_file(entry):
 # --------------------------------------------------------------------------- assigning weights by layer name
 
 
-def _learned_layers(model):
+def _learned_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
     """Layers with weights, except preprocessing (its statistics come from `preprocessing=`)."""
     return {l.name: l for l in model.layers if l.weights and not isinstance(l, keras.layers.Normalization)}
 
 
-def _listing(items, limit=8):
-    items = sorted(items)
-    return ", ".join(items[:limit]) + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+def _listing(items: Iterable[str], limit: int = 8) -> str:
+    ordered = sorted(items)
+    return ", ".join(ordered[:limit]) + (f", ... ({len(ordered)} in all)" if len(ordered) > limit else "")
 
 
-def assign_weights(model, weights, source, skip_top=False):
+
+def assign_weights(model: keras.Model, weights: Mapping[str, Sequence[np.ndarray]], source: str,
+                   skip_top: bool = False) -> keras.Model:
     """Set every learned layer of `model` from `weights` (`{layer name: [arrays]}`), matched by name.
 
     `skip_top` leaves out the classifier (`predictions`). One ValueError lists every layer the weights
@@ -138,17 +149,18 @@ def assign_weights(model, weights, source, skip_top=False):
     return model
 
 
-def assign_from_model(model, source_model, source, skip_top=False):
+def assign_from_model(model: keras.Model, source_model: keras.Model, source: str,
+                      skip_top: bool = False) -> keras.Model:
     """Copy the learned layers of `source_model` into `model` by layer name (see `assign_weights`)."""
     weights = {name: layer.get_weights() for name, layer in _learned_layers(source_model).items()}
     return assign_weights(model, weights, source, skip_top=skip_top)
 
 
-def preprocessing_of(model):
+def preprocessing_of(model: keras.Model) -> Preprocessing | None:
     """The `preprocessing` dict that rebuilds `model`'s `rescale` / `normalize` layers (None if it has none)."""
     import numpy as np
 
-    out = {}
+    out: Preprocessing = {}
     names = {l.name: l for l in model.layers}
     if isinstance(names.get("rescale"), keras.layers.Rescaling):
         out["scale"] = float(names["rescale"].scale)
@@ -162,7 +174,8 @@ def preprocessing_of(model):
 # --------------------------------------------------------------------------- build(..., weights=...)
 
 
-def _fit_kwargs(kwargs, needs, classes, preprocessing, what):
+def _fit_kwargs(kwargs: Mapping[str, Any], needs: Mapping[str, Any], classes: int | None,
+                preprocessing: Preprocessing | None, what: str) -> dict[str, Any]:
     """The builder kwargs with what the weights need filled in; ValueError where the user contradicts them."""
     kwargs = dict(kwargs)
     for key, value in needs.items():
@@ -184,7 +197,7 @@ def _fit_kwargs(kwargs, needs, classes, preprocessing, what):
     return kwargs
 
 
-def _is_path(weights):
+def _is_path(weights: StrPath) -> bool:
     if isinstance(weights, os.PathLike):
         return True
     from ..convert.checkpoints import SUFFIXES
@@ -193,7 +206,8 @@ def _is_path(weights):
     return text.endswith(WEIGHT_SUFFIXES + SUFFIXES) or os.sep in text or "/" in text or os.path.exists(text)
 
 
-def build_with_weights(build, name, weights, kwargs):
+def build_with_weights(build: Callable[..., keras.Model], name: str, weights: StrPath,
+                       kwargs: dict[str, Any]) -> keras.Model:
     """`build(name, **kwargs)` with `weights` loaded (the `weights=` argument of every builder).
 
     A `.weights.h5` file holds weights only and loads with Keras's `load_weights` into the model as
@@ -204,7 +218,7 @@ def build_with_weights(build, name, weights, kwargs):
     if not isinstance(weights, (str, os.PathLike)):
         raise ValueError(f"weights must be None, a path or a preset name, got {weights!r}.")
     if not _is_path(weights):
-        entry = get_preset(name, weights)
+        entry = get_preset(name, str(weights))   # a str: a path-like is a path
         what = f"{entry['model']} weights={weights!r}"
         kwargs = _fit_kwargs(kwargs, entry["build"], entry["classes"], entry["preprocessing"], what)
         path = preset_file(entry)

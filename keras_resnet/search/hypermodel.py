@@ -7,15 +7,29 @@ writing a sidecar file (wall time, epochs, params, MACs) next to the trial's tri
 report (report.py) reads.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import os
 import pathlib
 import time
+from typing import TYPE_CHECKING, Any
 
 import keras_tuner as kt
 
 from .._compat import set_hyperband_max_trials
 from ..registry import TUNERS
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+    from keras_tuner import Tuner as _TunerBase   # what _Recorded is mixed into (at run time its base is object)
+
+    from .._typing import StrPath, Verbose
+    from ..training import PreparedData, TrainConfig
+    from .space import SearchSpace
+else:
+    _TunerBase = object
 
 PROJECT = "search"
 SIDECAR = "keras_resnet_trial.json"
@@ -31,19 +45,20 @@ class ResNetHyperModel(kt.HyperModel):
         run_eagerly: Keras's `run_eagerly` (no tf.function tracing): faster for tiny data and models.
     """
 
-    def __init__(self, space, config, prepared, run_eagerly=False):
+    def __init__(self, space: SearchSpace, config: TrainConfig, prepared: PreparedData,
+                 run_eagerly: bool = False) -> None:
         super().__init__(name="keras_resnet")
         self.space, self.config, self.prepared = space, config, prepared
         self.run_eagerly = run_eagerly
-        self.last_profile = None
+        self.last_profile: dict[str, Any] | None = None
 
-    def trial_config(self, values):
+    def trial_config(self, values: dict[str, Any]) -> TrainConfig:
         """The TrainConfig of one trial: the base config with the trial's model, lr and weight decay."""
         name, kwargs = self.space.model(values)
         return dataclasses.replace(self.config, model=name, model_kwargs=kwargs, lr=float(values["lr"]),
                                    weight_decay=float(values["weight_decay"]))
 
-    def build(self, hp):
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
         from .. import training
         from ..nets.profiling import profile
 
@@ -54,17 +69,21 @@ class ResNetHyperModel(kt.HyperModel):
         self.last_profile = profile(model, input_shape=tuple(self.prepared.data.image_shape))
         return model
 
-    def fit(self, hp, model, *args, epochs=None, callbacks=None, verbose="auto", initial_epoch=0, **kwargs):
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, epochs: int | None = None,
+            callbacks: list[keras.callbacks.Callback] | None = None, verbose: Verbose = "auto",
+            initial_epoch: int = 0, **kwargs: Any) -> keras.callbacks.History:
         """`model.fit` on the pipelines of `training.prepare_data` (Hyperband passes `epochs`, `initial_epoch`)."""
         return model.fit(self.prepared.train_ds, validation_data=self.prepared.val_ds,
                          epochs=epochs or self.config.epochs, initial_epoch=initial_epoch,
                          callbacks=callbacks, verbose=verbose, shuffle=False)   # the pipeline shuffles
 
 
-class _Recorded:
+class _Recorded(_TunerBase):
     """Tuner mixin: after each trial, write its wall time, epochs, params and MACs next to trial.json."""
 
-    def run_trial(self, trial, *args, **kwargs):
+    trials_run: list[str]     # the ids of the trials this process ran: make_tuner starts it empty
+
+    def run_trial(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
         start = time.time()
         histories = super().run_trial(trial, *args, **kwargs)
         last = histories[-1] if isinstance(histories, list) and histories else histories
@@ -84,23 +103,26 @@ class _Recorded:
 
 
 class RandomSearch(_Recorded, kt.RandomSearch):
-    trials_run = None
+    pass
 
 
 class BayesianOptimization(_Recorded, kt.BayesianOptimization):
-    trials_run = None
+    pass
 
 
 class Hyperband(_Recorded, kt.Hyperband):
-    trials_run = None
+    pass
 
 
 class GridSearch(_Recorded, kt.GridSearch):
-    trials_run = None
+    pass
 
 
-def make_tuner(kind, hypermodel, *, objective, max_trials, epochs, directory, seed=0, overwrite=False,
-               distribution_strategy=None, executions_per_trial=1, hyperband_factor=3):
+
+def make_tuner(kind: str, hypermodel: ResNetHyperModel, *, objective: kt.Objective, max_trials: int, epochs: int,
+               directory: StrPath, seed: int = 0, overwrite: bool = False,
+               distribution_strategy: tf.distribute.Strategy | None = None, executions_per_trial: int = 1,
+               hyperband_factor: int = 3) -> _Recorded:
     """A keras-tuner tuner (random, bayesian, hyperband or grid) over `hypermodel`, in `directory/search`.
 
     grid runs every combination of the categorical hyperparameters once (plain nets once per depth,

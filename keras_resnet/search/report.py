@@ -13,21 +13,33 @@ Every file is written to a temporary name and renamed into place; `best/`
 is replaced only once the new one is complete.
 """
 
+from __future__ import annotations
+
 import contextlib
 import csv
 import io
 import math
 import pathlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..io import atomic_write, save_figure
 from .hypermodel import SIDECAR
 from .space import HYPERPARAMETERS
 
+if TYPE_CHECKING:
+    import keras_tuner as kt
+
+    from .._typing import History, StrPath
+    from .hypermodel import ResNetHyperModel
+
+Row = dict[str, Any]    # one trial of results.csv: the COLUMNS
+
 COLUMNS = ("trial", "status", "model", *HYPERPARAMETERS, "params", "macs", "best_val_accuracy", "objective",
            "epochs", "wall_s", "tuner_id", "pareto")
 
 
-def _sidecar(tuner, trial_id):
+def _sidecar(tuner: kt.Tuner, trial_id: str) -> dict[str, Any]:
     import json
 
     path = pathlib.Path(tuner.project_dir) / f"trial_{trial_id}" / SIDECAR
@@ -37,7 +49,7 @@ def _sidecar(tuner, trial_id):
         return {}
 
 
-def _best(trial, name, direction="max"):
+def _best(trial: kt.engine.trial.Trial, name: str, direction: str = "max") -> float | None:
     if not trial.metrics.exists(name):
         return None
     history = [o.value[0] if isinstance(o.value, (list, tuple)) else o.value for o in trial.metrics.get_history(name)]
@@ -47,7 +59,7 @@ def _best(trial, name, direction="max"):
     return max(history) if direction == "max" else min(history)
 
 
-def collect(tuner, objective):
+def collect(tuner: kt.Tuner, objective: kt.Objective) -> list[Row]:
     """One dict per trial of the tuner's oracle (trial order), with Pareto-optimal trials marked."""
     space = tuner.hypermodel.space
     rows = []
@@ -55,7 +67,7 @@ def collect(tuner, objective):
         trial = tuner.oracle.trials[trial_id]
         values = dict(trial.hyperparameters.values)
         side = _sidecar(tuner, trial_id)
-        row = {"trial": trial_id, "status": str(trial.status)}
+        row: Row = {"trial": trial_id, "status": str(trial.status)}
         hp = {n: values.get(n) for n in HYPERPARAMETERS}
         if hp["plain"]:
             hp["shortcut"] = None
@@ -72,7 +84,7 @@ def collect(tuner, objective):
     return rows
 
 
-def mark_pareto(rows, x="macs", y="best_val_accuracy"):
+def mark_pareto(rows: list[Row], x: str = "macs", y: str = "best_val_accuracy") -> list[Row]:
     """Mark rows that no other row beats on both fewer `x` and higher `y` (ties are kept)."""
     points = [r for r in rows if r.get(x) is not None and r.get(y) is not None]
     for r in rows:
@@ -84,7 +96,7 @@ def mark_pareto(rows, x="macs", y="best_val_accuracy"):
     return rows
 
 
-def _fmt(column, value):
+def _fmt(column: str, value: Any) -> str:
     if value is None:
         return ""
     if column in ("best_val_accuracy", "objective") and isinstance(value, float):
@@ -100,7 +112,7 @@ def _fmt(column, value):
     return str(value)
 
 
-def to_csv(rows):
+def to_csv(rows: Sequence[Row]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
     w.writeheader()
@@ -109,7 +121,8 @@ def to_csv(rows):
     return buf.getvalue()
 
 
-def to_markdown(rows, objective, title=None, label=None):
+def to_markdown(rows: Sequence[Row], objective: kt.Objective, title: str | None = None,
+                label: str | None = None) -> str:
     """A Markdown table, best objective first; Pareto-optimal trials marked."""
     reverse = objective.direction == "max"
     done = sorted((r for r in rows if r.get("objective") is not None), key=lambda r: r["objective"], reverse=reverse)
@@ -129,7 +142,7 @@ def to_markdown(rows, objective, title=None, label=None):
 
 
 
-def plot_pareto(rows, path, title="accuracy against cost"):
+def plot_pareto(rows: Sequence[Row], path: StrPath, title: str = "accuracy against cost") -> None:
     """Best validation accuracy against MACs (log scale), residual vs plain, Pareto front joined."""
     import matplotlib.ticker
 
@@ -167,7 +180,8 @@ def plot_pareto(rows, path, title="accuracy against cost"):
     save_figure(fig, path)
 
 
-def write_report(tuner, directory, objective, label=None):
+def write_report(tuner: kt.Tuner, directory: StrPath, objective: kt.Objective,
+                 label: str | None = None) -> list[Row]:
     """results.csv, results.md and pareto.png of every trial of `tuner`; returns the rows."""
     directory = pathlib.Path(directory)
     rows = collect(tuner, objective)
@@ -179,11 +193,11 @@ def write_report(tuner, directory, objective, label=None):
     return rows
 
 
-def _history(trial):
+def _history(trial: kt.engine.trial.Trial) -> History:
     """{'epoch': [...], 'loss': [...], 'top1': [...], 'val_top1': [...], ...} from the trial's metrics."""
     names = sorted(trial.metrics.metrics)
     steps = sorted({o.step for n in names for o in trial.metrics.get_history(n)})
-    history = {"epoch": steps}
+    history: History = {"epoch": steps}
     for n in names:
         by_step = {o.step: (o.value[0] if isinstance(o.value, (list, tuple)) else o.value)
                    for o in trial.metrics.get_history(n)}
@@ -192,7 +206,8 @@ def _history(trial):
     return history
 
 
-def export_best(tuner, directory, hypermodel, objective):
+def export_best(tuner: kt.Tuner, directory: StrPath, hypermodel: ResNetHyperModel,
+                objective: kt.Objective) -> pathlib.Path | None:
     """Write the best trial (its best epoch's weights) as `directory/best`, a run directory with a model card."""
     from .. import training
 

@@ -26,14 +26,26 @@ directory: the chief serves the oracle and, when all trials have ended,
 writes the results; the workers run trials (and never overwrite).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import json
 import pathlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import keras_tuner as kt
 
 from .hypermodel import PROJECT, TUNERS, ResNetHyperModel, make_tuner
 from .space import HYPERPARAMETERS, SearchSpace
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+    from .._typing import StrPath, Verbose
+    from ..training import TrainConfig
+
 
 # Keras's usual names for the metrics that `training.compile_model` calls top1 / top5.
 OBJECTIVE_ALIASES = {"accuracy": "top1", "top1_accuracy": "top1", "top5_accuracy": "top5"}
@@ -45,16 +57,16 @@ IDENTITY = "keras_resnet_search.json"
 @dataclasses.dataclass
 class SearchResult:
     directory: pathlib.Path
-    rows: list              # one dict per trial (None on a worker)
-    best_run_dir: pathlib.Path
-    trials_run: list        # ids of the trials this process ran
-    tuner: object
+    rows: list[dict[str, Any]] | None     # one dict per trial (None on a worker)
+    best_run_dir: pathlib.Path | None     # None on a worker, or without export_best
+    trials_run: list[str]                 # ids of the trials this process ran
+    tuner: kt.Tuner
 
 
 # --------------------------------------------------------------------------- objective
 
 
-def resolve_objective(objective):
+def resolve_objective(objective: str | kt.Objective) -> kt.Objective:
     """'val_accuracy' -> kt.Objective('val_top1', 'max'); 'val_loss:min' -> kt.Objective('val_loss', 'min')."""
     if isinstance(objective, kt.Objective):
         return objective
@@ -71,7 +83,7 @@ def resolve_objective(objective):
     return kt.Objective(name, direction)
 
 
-def reported_metrics(model, has_validation):
+def reported_metrics(model: keras.Model, has_validation: bool) -> list[str]:
     """The names `model.fit` logs for a model compiled by `training.compile_model`."""
     names = ["loss"]
     for m in model.get_compile_config().get("metrics") or []:
@@ -79,7 +91,7 @@ def reported_metrics(model, has_validation):
     return names + ([f"val_{n}" for n in names] if has_validation else [])
 
 
-def check_objective(objective, model, has_validation):
+def check_objective(objective: kt.Objective, model: keras.Model, has_validation: bool) -> None:
     """Refuse, before any trial, an objective the model does not report."""
     reported = reported_metrics(model, has_validation)
     if objective.name not in reported:
@@ -94,14 +106,15 @@ def check_objective(objective, model, has_validation):
 # --------------------------------------------------------------------------- the search
 
 
-def is_worker():
+def is_worker() -> bool:
     """True in a keras-tuner worker process (KERASTUNER_ORACLE_IP set, tuner id not 'chief')."""
     from .._compat import kerastuner_is_worker
 
     return kerastuner_is_worker()
 
 
-def _identity(space, config, tuner, objective, epochs):
+def _identity(space: SearchSpace, config: TrainConfig, tuner: str, objective: kt.Objective,
+              epochs: int) -> dict[str, Any]:
     from ..training.rundir import comparable
 
     training = comparable(config.to_dict())
@@ -111,7 +124,7 @@ def _identity(space, config, tuner, objective, epochs):
             "training": training}
 
 
-def check_directory(directory, identity, overwrite):
+def check_directory(directory: StrPath, identity: Mapping[str, Any], overwrite: bool) -> None:
     """Refuse a search directory that holds a different search (nothing there is touched)."""
     directory = pathlib.Path(directory)
     project = directory / PROJECT
@@ -145,7 +158,7 @@ def check_directory(directory, identity, overwrite):
             f"to delete its trials.")
 
 
-def _diff(key, old, new):
+def _diff(key: str, old: Any, new: Any) -> str:
     if key == "space" and old and new and old.get("family") == new.get("family"):
         names = [n for n in HYPERPARAMETERS if old["params"].get(n) != new["params"].get(n)]
         return "; ".join(f"{n}: {old['params'].get(n)} -> {new['params'].get(n)}" for n in names)
@@ -155,7 +168,7 @@ def _diff(key, old, new):
     return f"{key}: {old!r} -> {new!r}"
 
 
-def _check_args(tuner, max_trials, epochs, train_options):
+def _check_args(tuner: str, max_trials: int, epochs: int, train_options: Mapping[str, Any]) -> None:
     from ..training.config import TrainConfig
 
     if tuner not in TUNERS:
@@ -174,9 +187,11 @@ def _check_args(tuner, max_trials, epochs, train_options):
             raise ValueError(f"Unknown training option {key!r}. Allowed: {', '.join(allowed)}.")
 
 
-def search(space=None, *, directory, tuner="random", max_trials=10, epochs=1, objective="val_accuracy",
-           overwrite=False, distribution_strategy=None, executions_per_trial=1, hyperband_factor=3,
-           export_best=True, run_eagerly=False, verbose=1, **train_options):
+def search(space: SearchSpace | None = None, *, directory: StrPath, tuner: str = "random", max_trials: int = 10,
+           epochs: int = 1, objective: str | kt.Objective = "val_accuracy", overwrite: bool = False,
+           distribution_strategy: tf.distribute.Strategy | None = None, executions_per_trial: int = 1,
+           hyperband_factor: int = 3, export_best: bool = True, run_eagerly: bool = False, verbose: Verbose = 1,
+           **train_options: Any) -> SearchResult:
     """Run (or resume) a search and write its results into `directory`.
 
     Args:

@@ -13,9 +13,17 @@ plain trial records no shortcut and the oracle never runs "plain with A" and
 "plain with B" as two different trials.
 """
 
+from __future__ import annotations
+
 import copy
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .. import registry
+
+if TYPE_CHECKING:
+    import keras_tuner
+
 
 FAMILIES = registry.SEARCH_FAMILIES
 HYPERPARAMETERS = ("depth", "plain", "shortcut", "version", "width", "lr", "weight_decay")
@@ -23,7 +31,7 @@ CONTINUOUS = ("lr", "weight_decay")
 VERSIONS = registry.FAMILY_VERSIONS
 
 
-def _shortcuts(family):
+def _shortcuts(family: str) -> list[str]:
     """The shortcut options, the family's default first (the first value a search tries)."""
     default = registry.DEFAULT_SHORTCUTS[family]
     return [default] + [s for s in registry.SHORTCUTS if s != default]
@@ -31,7 +39,7 @@ def _shortcuts(family):
 
 # The default space of each family: every spec is {"fixed": v}, {"choice": [...]} or
 # {"range": [lo, hi], "sampling": "log"|"linear"}; "default" is the first value tried.
-DEFAULT_SPACES = {
+DEFAULT_SPACES: dict[str, dict[str, dict[str, Any]]] = {
     "cifar": {
         "depth": {"choice": [d for d in registry.CIFAR_DEPTHS if d <= 110]},  # n = 3, 5, 7, 9, 18 (Table 6)
         "plain": {"choice": [False, True]},                 # Fig. 6
@@ -55,7 +63,7 @@ DEFAULT_SPACES = {
 _TRUE, _FALSE = ("true", "1", "yes", "y", "t"), ("false", "0", "no", "n", "f")
 
 
-def _bool(name, value):
+def _bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -66,7 +74,7 @@ def _bool(name, value):
     raise ValueError(f"{name} takes true or false, got {value!r}.")
 
 
-def coerce(family, name, value):
+def coerce(family: str, name: str, value: Any) -> bool | str | int | float:
     """One value of hyperparameter `name`, converted from text if needed and checked."""
     if name == "plain":
         return _bool(name, value)
@@ -90,16 +98,16 @@ def coerce(family, name, value):
     return number
 
 
-def _check_name(name, where):
+def _check_name(name: str, where: str) -> None:
     if name not in HYPERPARAMETERS:
         raise ValueError(
             f"Unknown hyperparameter {name!r} in {where}. Allowed: {', '.join(HYPERPARAMETERS)}."
         )
 
 
-def parse_assignments(items, *, kind):
+def parse_assignments(items: Iterable[str] | None, *, kind: str) -> dict[str, Any]:
     """CLI text to a dict: 'shortcut=A' (fix), 'depth=20,56' (choice), 'lr=0.01:0.2' (range)."""
-    out = {}
+    out: dict[str, Any] = {}
     for item in items or ():
         name, sep, text = str(item).partition("=")
         name = name.strip().replace("-", "_")
@@ -138,11 +146,12 @@ class SearchSpace:
         ranges: name -> (low, high) for lr / weight_decay: a log-uniform `Float`.
     """
 
-    def __init__(self, family="cifar", *, fix=None, choice=None, ranges=None):
+    def __init__(self, family: str = "cifar", *, fix: Mapping[str, Any] | None = None,
+                 choice: Mapping[str, Any] | None = None, ranges: Mapping[str, Any] | None = None) -> None:
         if family not in FAMILIES:
             raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}.")
         self.family = family
-        self.params = copy.deepcopy(DEFAULT_SPACES[family])
+        self.params: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULT_SPACES[family])
         fix, choice, ranges = dict(fix or {}), dict(choice or {}), dict(ranges or {})
         for where, given in (("fix", fix), ("choice", choice), ("ranges", ranges)):
             for name in given:
@@ -165,16 +174,16 @@ class SearchSpace:
             if name not in CONTINUOUS:
                 raise ValueError(f"Only {', '.join(CONTINUOUS)} take a range; {name} is categorical: use choice.")
             try:
-                lo, hi = (coerce(family, name, b) for b in bounds)
+                lo, hi = (float(coerce(family, name, b)) for b in bounds)   # lr, weight_decay: floats already
             except TypeError:
                 raise ValueError(f"The range of {name} must be (low, high), got {bounds!r}.") from None
             if not 0 < lo < hi:
                 raise ValueError(f"The range of {name} must satisfy 0 < low < high (log scale), got {bounds!r}.")
             self.params[name] = {"range": [lo, hi], "sampling": "log"}
 
-    def declare(self, hp):
+    def declare(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
         """Declare the space on `hp` and return this trial's values (shortcut None for plain nets)."""
-        values = {}
+        values: dict[str, Any] = {}
         for name in HYPERPARAMETERS:
             spec = self.params[name]
             if name == "shortcut":
@@ -190,7 +199,7 @@ class SearchSpace:
         return values
 
     @staticmethod
-    def _declare(hp, name, spec):
+    def _declare(hp: keras_tuner.HyperParameters, name: str, spec: Mapping[str, Any]) -> Any:
         if "fixed" in spec:
             return hp.Fixed(name, spec["fixed"])
         if "choice" in spec:
@@ -202,10 +211,10 @@ class SearchSpace:
         default = default if default is not None and lo <= default <= hi else None
         return hp.Float(name, lo, hi, sampling=spec.get("sampling", "log"), default=default)
 
-    def model(self, values):
+    def model(self, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """(model name, builder kwargs) of one trial: e.g. ("resnet56", {"shortcut": "B"}) or ("plain20", {})."""
         name = registry.model_name(self.family, int(values["depth"]), plain=bool(values["plain"]))
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if not values["plain"] and values.get("shortcut"):
             kwargs["shortcut"] = values["shortcut"]
         if values["version"] != "v1":
@@ -214,7 +223,7 @@ class SearchSpace:
             kwargs["width"] = float(values["width"])
         return name, kwargs
 
-    def size(self):
+    def size(self) -> int:
         """How many distinct architectures (categorical combinations) the space holds."""
         counts = {n: 1 if "fixed" in s else len(s["choice"]) if "choice" in s else 1
                   for n, s in self.params.items() if n not in CONTINUOUS}
@@ -223,19 +232,19 @@ class SearchSpace:
         rest = counts["depth"] * counts["version"] * counts["width"]
         return rest * sum(1 if p else counts["shortcut"] for p in plain_values)
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return {"family": self.family, "params": copy.deepcopy(self.params)}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> SearchSpace:
         space = cls(config["family"])
         space.params = copy.deepcopy(config["params"])
         return space
 
-    def __eq__(self, other):
+    def __eq__(self, other: Any) -> bool:
         return isinstance(other, SearchSpace) and self.to_config() == other.to_config()
 
-    def describe(self):
+    def describe(self) -> str:
         """One line per hyperparameter, for logs and the CLI."""
         lines = []
         for name in HYPERPARAMETERS:
@@ -251,5 +260,5 @@ class SearchSpace:
             lines.append(f"{name:13s} {text}")
         return "\n".join(lines)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"SearchSpace({self.family!r}, params={self.params!r})"

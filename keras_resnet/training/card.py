@@ -6,15 +6,26 @@ it checks the file is a JSON object with the fields every reader needs and names
 This module imports nothing heavy at module level.
 """
 
+from __future__ import annotations
+
 import datetime
 import json
 import pathlib
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import keras
+
+    from .._typing import StrPath
+    from .config import TrainConfig
+    from .loop import PreparedData
 
 CARD_FILE = "model_card.json"
 REQUIRED = ("class_names", "input_shape")   # what every reader of a card needs
 
 
-def _check_fields(card, where, required):
+def _check_fields(card: Any, where: str, required: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(card, dict):
         raise ValueError(f"{where} is not a JSON object (got a JSON {type(card).__name__}); expected the model card "
                          "written by `keras-resnet train`")
@@ -34,7 +45,7 @@ def _check_fields(card, where, required):
     return card
 
 
-def read_card(path, *, required=REQUIRED, where=None):
+def read_card(path: StrPath, *, required: Iterable[str] = REQUIRED, where: str | None = None) -> dict[str, Any]:
     """The model card at `path` (a model_card.json, or a folder holding one) as a dict, checked.
 
     FileNotFoundError when there is none. ValueError naming the file (`where`, default its path) and
@@ -55,7 +66,7 @@ def read_card(path, *, required=REQUIRED, where=None):
     return _check_fields(card, where, tuple(required))
 
 
-def versions():
+def versions() -> dict[str, str]:
     """The versions a card records: keras_resnet, TensorFlow, Keras."""
     import keras
     import tensorflow as tf
@@ -65,12 +76,12 @@ def versions():
     return {"keras_resnet": __version__, "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
-def now():
+def now() -> str:
     """The time a card records (UTC, ISO 8601)."""
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _call_repr(config):
+def _call_repr(config: TrainConfig) -> str:
     from .config import TrainConfig
 
     args = ", ".join(f"{k}={v!r}" for k, v in config.to_dict().items()
@@ -78,7 +89,8 @@ def _call_repr(config):
     return f"keras_resnet.training.train({args})"
 
 
-def model_card(model, config, prepared, metrics, name, **schedule):
+def model_card(model: keras.Model, config: TrainConfig, prepared: PreparedData, metrics: Mapping[str, Any], name: str,
+               **schedule: Any) -> dict[str, Any]:
     from .. import data as data_lib
     from ..nets.profiling import profile
 

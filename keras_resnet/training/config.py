@@ -44,7 +44,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(dataclasses.replace(self, dataset=""))   # not deep-copying an ImageData
-
         d["dataset"] = dataset_spec(self.dataset)
         return d
 
@@ -66,7 +65,6 @@ def _dataset_name(dataset: DatasetSource) -> str:
 
 
 def check_config(config: TrainConfig) -> None:
-
     """Raise ValueError for a TrainConfig whose values are not allowed (before any work is done)."""
     if config.recipe not in recipes.RECIPES:
         raise ValueError(f"Unknown recipe {config.recipe!r}. Allowed: {', '.join(recipes.RECIPES)}.")

@@ -18,16 +18,20 @@ API in `keras_resnet/_compat.py` (install_multiworker_shim, which says what it f
 works on its own: then delete the shim.
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import os
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import tensorflow as tf
 
 from .. import _compat
 
 
-def cluster_spec():
+def cluster_spec() -> dict[str, Any] | None:
     """The `cluster` of TF_CONFIG (a dict), or None when TF_CONFIG names no cluster."""
     text = os.environ.get("TF_CONFIG", "").strip()
     if not text:
@@ -40,7 +44,7 @@ def cluster_spec():
     return cluster if sum(len(v) for v in cluster.values()) > 0 else None
 
 
-def is_chief():
+def is_chief() -> bool:
     """True on the worker that writes the run directory (the chief, or worker 0 without a chief)."""
     text = os.environ.get("TF_CONFIG", "").strip()
     if not text:
@@ -53,18 +57,18 @@ def is_chief():
     return kind == "worker" and index == 0 and "chief" not in (cfg.get("cluster") or {})
 
 
-def _parse_devices(devices):
+def _parse_devices(devices: str | Iterable[str] | None) -> list[str] | None:
     if devices is None:
         return None
     if isinstance(devices, str):
         devices = [d.strip() for d in devices.split(",") if d.strip()]
-    devices = list(devices)
-    if not devices or not all(isinstance(d, str) for d in devices):
-        raise ValueError(f"devices must be a list of device names such as ['/gpu:0', '/gpu:1'], got {devices!r}.")
-    return devices
+    names = list(devices)
+    if not names or not all(isinstance(d, str) for d in names):
+        raise ValueError(f"devices must be a list of device names such as ['/gpu:0', '/gpu:1'], got {names!r}.")
+    return names
 
 
-def get_strategy(devices=None):
+def get_strategy(devices: str | Iterable[str] | None = None) -> tf.distribute.Strategy:
     """The strategy for this process (see the module docstring for the rules)."""
     devices = _parse_devices(devices)
     if cluster_spec() is not None:
@@ -88,7 +92,7 @@ def get_strategy(devices=None):
     return tf.distribute.get_strategy()
 
 
-def per_replica_batch(batch_size, strategy):
+def per_replica_batch(batch_size: int, strategy: tf.distribute.Strategy) -> int:
     """The batch of one replica; the global `batch_size` must split evenly over the replicas."""
     replicas = strategy.num_replicas_in_sync
     if batch_size < 1 or batch_size % replicas:
@@ -100,7 +104,7 @@ def per_replica_batch(batch_size, strategy):
 
 
 @contextlib.contextmanager
-def maybe_scope(strategy):
+def maybe_scope(strategy: tf.distribute.Strategy | None) -> Iterator[None]:
     """`strategy.scope()`, or nothing for the default strategy."""
     if strategy is None:
         yield

@@ -5,13 +5,24 @@ equal, None = any size) and has an output for every class (as many outputs as th
 classes, or at least one more than the largest label). Plain Python on shapes: no TensorFlow.
 """
 
+from __future__ import annotations
 
-def _shape(shape):
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from .._typing import Shape, ShapeLike
+
+
+def _shape(shape: ShapeLike) -> Shape:
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def check_fit(input_shape, classes, image_shape=None, *, class_names=None, labels=None, model="the model",
-              data="the data", fix=None):
+def check_fit(input_shape: ShapeLike | None, classes: int | None, image_shape: ShapeLike | None = None, *,
+              class_names: Sequence[str] | None = None, labels: npt.ArrayLike | None = None,
+              model: str = "the model", data: str = "the data", fix: str | None = None) -> None:
     """ValueError unless a model taking `input_shape` images with `classes` outputs fits the data.
 
     input_shape: (H, W, C) the model takes, None for any size (None: not checked).

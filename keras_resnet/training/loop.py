@@ -167,7 +167,6 @@ def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int)
 
 def evaluate(model: keras.Model, data_or_ds: ImageData | tf.data.Dataset,
              batch_size: int = EVAL_BATCH) -> dict[str, Any]:
-
     """Top-1/top-5 accuracy and error, and the confusion matrix, on an ImageData's test split or a dataset.
 
     `data_or_ds`: an ImageData (its test split), or a tf.data.Dataset of
@@ -179,7 +178,6 @@ def evaluate(model: keras.Model, data_or_ds: ImageData | tf.data.Dataset,
         from .. import data as data_lib
 
         ds: tf.data.Dataset = data_lib.pipeline(data_or_ds.test, batch_size=batch_size, training=False)
-
     else:
         ds = data_or_ds
         if len(ds.element_spec[0].shape) == 3:
@@ -287,7 +285,6 @@ def _task_index() -> int:
 
 
 def _load_finished(run_dir: pathlib.Path) -> TrainResult:
-
     from ..deploy.predictors import load_keras_model
     from . import metrics  # noqa: F401  registers TopK, which the compiled model references
 

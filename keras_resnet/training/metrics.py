@@ -5,6 +5,10 @@ built under the `mixed_float16` / `mixed_bfloat16` policy outputs half-precision
 probabilities. `TopK` casts them to float32 first (a no-op otherwise).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 
 
@@ -12,7 +16,7 @@ import keras
 class TopK(keras.metrics.MeanMetricWrapper):
     """Top-k accuracy (the paper's top-5 error is 1 - TopK(5)); integer labels, or one-hot with sparse=False."""
 
-    def __init__(self, k=5, sparse=True, name="top5", dtype=None):
+    def __init__(self, k: int = 5, sparse: bool = True, name: str = "top5", dtype: Any = None) -> None:
         fn = keras.metrics.sparse_top_k_categorical_accuracy if sparse else keras.metrics.top_k_categorical_accuracy
 
         def top_k(y_true, y_pred):
@@ -21,5 +25,5 @@ class TopK(keras.metrics.MeanMetricWrapper):
         super().__init__(top_k, name=name, dtype=dtype)
         self.k, self.sparse = k, sparse
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"k": self.k, "sparse": self.sparse, "name": self.name, "dtype": self.dtype}

@@ -13,15 +13,25 @@
 Every file is written to a temporary name first and renamed into place.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import json
 import os
 import pathlib
 import shutil
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..io import atomic_path, atomic_write, jsonable, new_figure, save_figure, write_json  # noqa: F401  (write_json re-exported)
 from .card import CARD_FILE, now, versions  # noqa: F401  (now, versions re-exported)
+
+if TYPE_CHECKING:
+    import keras
+    import numpy.typing as npt
+
+    from .._typing import History, StrPath
 
 MODEL_FILE = "model.keras"
 
@@ -29,13 +39,13 @@ MODEL_FILE = "model.keras"
 VOLATILE = ("run_dir", "overwrite", "devices", "jit_compile", "steps_per_execution", "verbose", "command")
 
 
-def comparable(config_dict):
+def comparable(config_dict: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a config that identifies a run (JSON round-tripped)."""
     d = {k: v for k, v in config_dict.items() if k not in VOLATILE}
     return json.loads(json.dumps(d, default=jsonable))
 
 
-def prepare(run_dir, config_dict, overwrite=False):
+def prepare(run_dir: StrPath, config_dict: Mapping[str, Any], overwrite: bool = False) -> str:
     """Check `run_dir` against `config_dict` before anything is written.
 
     Returns "new" (nothing there), "resume" (same config) or "complete" (same
@@ -79,7 +89,7 @@ def prepare(run_dir, config_dict, overwrite=False):
     return "complete" if (run_dir / CARD_FILE).exists() else "resume"
 
 
-def start(run_dir, config_dict, state):
+def start(run_dir: StrPath, config_dict: Mapping[str, Any], state: str) -> None:
     """Create (or, for state "overwrite", empty) the run directory and write config.json."""
     run_dir = pathlib.Path(run_dir)
     if state == "overwrite":
@@ -89,7 +99,7 @@ def start(run_dir, config_dict, state):
         write_json(run_dir / "config.json", config_dict)
 
 
-def backup_dir(run_dir, worker_index=None):
+def backup_dir(run_dir: StrPath, worker_index: int | None = None) -> pathlib.Path:
     """Where BackupAndRestore keeps the state to resume from.
 
     The chief (`worker_index` None) uses `run_dir/backup/`; every other worker of a
@@ -101,7 +111,7 @@ def backup_dir(run_dir, worker_index=None):
     return base if worker_index is None else base / f"worker-{int(worker_index)}"
 
 
-def backup_epoch(backup_dir):
+def backup_epoch(backup_dir: StrPath) -> int:
     """The number of finished epochs that BackupAndRestore will resume from (0 when none)."""
     meta = pathlib.Path(backup_dir) / "training_metadata.json"
     try:
@@ -110,12 +120,12 @@ def backup_epoch(backup_dir):
         return 0
 
 
-def _bad_history(path, what):
+def _bad_history(path: pathlib.Path, what: str) -> ValueError:
     return ValueError(f"{path} is not a training history: {what}; delete it (its curves are lost) or pass "
                       "--overwrite to start the run again")
 
 
-def read_history(path):
+def read_history(path: StrPath) -> History:
     """history.csv -> {column: [values]} (floats; `epoch` ints), in epoch order; {} when there is none.
 
     A file that is not one (not UTF-8 CSV, ragged rows, values that are not numbers) is one ValueError
@@ -131,7 +141,8 @@ def read_history(path):
         raise _bad_history(path, f"not CSV text ({type(e).__name__})") from None
     if not rows:
         return {}
-    header, history = rows[0], {c: [] for c in rows[0]}
+    header = rows[0]
+    history: History = {c: [] for c in header}
     if len(history) != len(header) or not all(c.strip() for c in header):
         raise _bad_history(path, f"its header {header[:8]} has empty or repeated column names")
     if "epoch" not in history:
@@ -150,7 +161,7 @@ def read_history(path):
     return history
 
 
-def write_history(path, history):
+def write_history(path: StrPath, history: History) -> None:
     """{column: [values]} -> history.csv (the columns in the dict's order, one row per epoch), atomically."""
     cols = list(history)
     buf = io.StringIO()
@@ -160,8 +171,9 @@ def write_history(path, history):
     atomic_write(path, buf.getvalue())
 
 
-def write_run(run_dir, model, card, *, history=None, history_csv=False, config=None, title="", eval_name="test",
-              replace=False):
+def write_run(run_dir: StrPath, model: keras.Model, card: Mapping[str, Any], *, history: History | None = None,
+              history_csv: bool = False, config: Mapping[str, Any] | None = None, title: str = "",
+              eval_name: str = "test", replace: bool = False) -> pathlib.Path:
     """Write a finished run into `run_dir`: the one writer of `train` and of the search's `best/`.
 
     Writes model.keras, config.json (when `config` is given), history.csv (when `history_csv`: from
@@ -203,7 +215,7 @@ def write_run(run_dir, model, card, *, history=None, history_csv=False, config=N
     return run_dir
 
 
-def truncate_history(path, epochs):
+def truncate_history(path: StrPath, epochs: int) -> None:
     """Keep the rows of the first `epochs` epochs only (a killed run may have logged one more)."""
     path = pathlib.Path(path)
     history = read_history(path)          # checked: one clear error for a broken file
@@ -219,7 +231,7 @@ def truncate_history(path, epochs):
         path.unlink()
 
 
-def plot_curves(history, path, title="", eval_name="test"):
+def plot_curves(history: History, path: StrPath, title: str = "", eval_name: str = "test") -> None:
     """Train error (dashed) and test error (bold) per epoch, as in the paper's Fig. 6."""
     epochs = [e + 1 for e in history.get("epoch", [])]
     fig = new_figure(figsize=(6, 4), dpi=100)
@@ -237,7 +249,7 @@ def plot_curves(history, path, title="", eval_name="test"):
     save_figure(fig, path)
 
 
-def plot_confusion(confusion, class_names, path, title=""):
+def plot_confusion(confusion: npt.ArrayLike, class_names: Sequence[str], path: StrPath, title: str = "") -> None:
     """A confusion-matrix heat map (rows: true class, columns: predicted), counts in the cells."""
     import numpy as np
 
@@ -256,7 +268,7 @@ def plot_confusion(confusion, class_names, path, title=""):
         top = cm.max() or 1
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=8,
+                ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
                         color="white" if cm[i, j] > top / 2 else "black")
     fig.tight_layout()
     save_figure(fig, path)
