@@ -57,15 +57,35 @@ def odd_dataset(tmp_path_factory):
     return path
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("width", ["0.25", "0.5", "1"])
-@pytest.mark.parametrize("option", ["A", "B", "C", "plain"])
-def test_cli_training_survives_every_option_and_width(option, width, odd_dataset, tmp_path):
-    flags = ["--plain"] if option == "plain" else ["--shortcut", option]
-    cmd = [sys.executable, "-m", "keras_resnet.cli", "train", "resnet8", *flags, "--width", width,
-           "--dataset", str(odd_dataset), "--iterations", "4", "--batch-size", "64",
-           "--run-dir", str(tmp_path / "run"), "--quiet"]
+WIDTHS = ("0.25", "0.5", "1")
+OPTIONS = ("A", "B", "C", "plain")
+
+
+@pytest.fixture(scope="module")
+def cli_runs(odd_dataset, tmp_path_factory):
+    """Every (option, width) trained by its own `keras-resnet train` process, two processes at a time (much of a
+    run is TensorFlow's single-threaded start-up): {(option, width): (CompletedProcess, run directory)}."""
+    from concurrent.futures import ThreadPoolExecutor
+
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "PYTHONFAULTHANDLER": "1"}
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+    def run(key):
+        option, width = key
+        run_dir = tmp_path_factory.mktemp(f"{option}-{width}") / "run"
+        flags = ["--plain"] if option == "plain" else ["--shortcut", option]
+        cmd = [sys.executable, "-m", "keras_resnet.cli", "train", "resnet8", *flags, "--width", width,
+               "--dataset", str(odd_dataset), "--iterations", "4", "--batch-size", "64",
+               "--run-dir", str(run_dir), "--quiet"]
+        return key, (subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300), run_dir)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(run, [(o, w) for o in OPTIONS for w in WIDTHS]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("option", OPTIONS)
+def test_cli_training_survives_every_option_and_width(option, width, cli_runs):
+    p, run_dir = cli_runs[option, width]
     assert p.returncode == 0, f"exit {p.returncode} (negative: killed by signal)\n{p.stderr[-3000:]}"
-    assert (tmp_path / "run" / "model.keras").exists()
+    assert (run_dir / "model.keras").exists()
