@@ -1,5 +1,6 @@
 """The models shipped in saved_models/: they load, predict, and score what their cards claim."""
 
+import functools
 import json
 import pathlib
 import subprocess
@@ -75,17 +76,28 @@ def test_predict_in_a_fresh_process(backend):
         assert sum(name in printed for name in names) >= 3, (target, printed)
 
 
-@pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
-def test_tflite_scores_what_the_card_claims_on_the_real_test_split(folder):
+@functools.lru_cache(maxsize=None)
+def _arrays(source):
+    from keras_resnet import data
+
+    test = data.load(source)
+    return tuple(map(np.stack, zip(*[(im, label) for im, label in test.test.as_numpy_iterator()])))
+
+
+def held_out(folder):
+    """(card, x, y): the real test split the folder's card names, read once per dataset; skip where it is absent."""
     c = card(folder)
     source = DATA.get(c["dataset"]["name"])
     if source is None or not source.exists():
         pytest.skip(f"{c['dataset']['name']} test split not available here")
-    from keras_resnet import data
+    return (c, *_arrays(str(source)))
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_tflite_scores_what_the_card_claims_on_the_real_test_split(folder):
+    c, x, y = held_out(folder)
     from keras_resnet.deploy import open_predictor
 
-    test = data.load(str(source))
-    x, y = map(np.stack, zip(*[(im, label) for im, label in test.test.as_numpy_iterator()]))
     assert len(y) == c["metrics"]["test_examples"]
     predictor = open_predictor(folder / "model.tflite")
     probs = np.concatenate([predictor.predict(x[i:i + 256]) for i in range(0, len(x), 256)])
@@ -99,15 +111,9 @@ INT8 = [p for p in SHIPPED if (p / "model_int8.tflite").exists()]
 @pytest.mark.parametrize("folder", INT8, ids=[p.name for p in INT8])
 def test_int8_file_passes_the_parity_thresholds(folder):
     """Every shipped model_int8.tflite meets deploy.parity's int8 thresholds against model.keras, unchanged."""
-    c = card(folder)
-    source = DATA.get(c["dataset"]["name"])
-    if source is None or not source.exists():
-        pytest.skip(f"{c['dataset']['name']} test split not available here")
-    from keras_resnet import data
+    c, x, y = held_out(folder)
     from keras_resnet.deploy import open_predictor, parity
 
-    test = data.load(str(source))
-    x, y = map(np.stack, zip(*[(im, label) for im, label in test.test.as_numpy_iterator()]))
     reference = open_predictor(folder / "model.keras").predict(x)
     int8 = open_predictor(folder / "model_int8.tflite").predict(x)
     row = parity.compare(reference, int8, y, parity.THRESHOLDS["tflite-int8"])
