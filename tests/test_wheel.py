@@ -48,7 +48,8 @@ def installed(tmp_path_factory):
     wheels = list(dist.glob("keras_resnet_paper-*.whl"))
     assert len(wheels) == 1, wheels
     _pip("install", "--no-deps", "--no-index", "--target", str(target), str(wheels[0]), cwd=base)
-    env = dict(os.environ, PYTHONPATH=str(target), GRADIO_ANALYTICS_ENABLED="False", PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONPATH=str(target), GRADIO_ANALYTICS_ENABLED="False", PYTHONDONTWRITEBYTECODE="1",
+               PYTHONUNBUFFERED="1")   # the demo log is read while it runs: no block buffering
     return target, work, env
 
 
