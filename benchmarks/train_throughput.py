@@ -116,40 +116,87 @@ def worker(args):
                       "params": int(model.count_params()), "dtype_policy": model.dtype_policy.name}))
 
 
-def profile_ops(depth, batch, steps=3, top=12):
-    """Where the time of a training step goes: tf.profiler trace, summed by op type (ms over `steps` steps)."""
+OP_GROUPS = (   # a reader's category -> op types (as the profiler names them, oneDNN's included), exact names
+    ("conv forward", {"Conv2D", "_FusedConv2D", "_MklConv2D", "_MklNativeConv2D", "_MklFusedConv2D",
+                      "_MklNativeFusedConv2D", "DepthwiseConv2dNative", "_MklNativeConv2DWithBias"}),
+    ("conv backward (input)", {"Conv2DBackpropInput", "_MklConv2DBackpropInput", "_MklNativeConv2DBackpropInput"}),
+    ("conv backward (filter)", {"Conv2DBackpropFilter", "_MklConv2DBackpropFilter", "_MklNativeConv2DBackpropFilter",
+                                "_MklNativeConv2DBackpropFilterWithBias"}),
+    ("batch norm", {"FusedBatchNormV3", "FusedBatchNormGradV3", "_FusedBatchNormEx", "_MklFusedBatchNormV3",
+                    "_MklNativeFusedBatchNormV3", "_MklNativeFusedBatchNormEx", "_MklNativeFusedBatchNormGradV3",
+                    "_MklFusedBatchNormGradV3"}),
+    ("casts (bf16 <-> fp32)", {"Cast"}),
+    ("ReLU", {"Relu", "ReluGrad", "_MklRelu", "_MklReluGrad", "_MklNativeRelu", "_MklNativeReluGrad"}),
+    ("shortcut slicing / padding", {"StridedSlice", "StridedSliceGrad", "Slice", "Pad", "PadV2"}),
+    ("optimizer", {"ResourceApplyMomentum", "ResourceApplyKerasMomentum", "AssignVariableOp", "AssignSubVariableOp",
+                   "AssignAddVariableOp", "ReadVariableOp"}),
+)
+
+
+def op_group(op_type):
+    return next((group for group, names in OP_GROUPS if op_type in names), "other")
+
+
+def profile_ops(depth, batch, variants=("default", "mixed_bf16"), steps=3, top=12):
+    """Where the time of a training step goes, per variant: tf.profiler trace summed by op type and by category
+    (conv forward / backward, batch norm, casts, ReLU, optimizer, other), ms per step, side by side."""
     import collections
     import glob
     import tempfile
 
-    model, _, ds = training_setup(depth, batch)   # configures TF before it loads: oneDNN as in training
-    import tensorflow as tf
-    try:
-        from tsl.profiler.protobuf import xplane_pb2
-    except ImportError:
-        from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    stats = {}
+    for variant in variants:
+        env_extra, overrides, *build = VARIANTS[variant]
+        if env_extra:
+            raise SystemExit(f"--profile runs in this process: variant {variant!r} needs its own environment")
+        model, _, ds = training_setup(depth, batch, overrides, *build)  # configures TF before it loads
+        import tensorflow as tf
+        try:
+            from tsl.profiler.protobuf import xplane_pb2
+        except ImportError:
+            from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-    model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
-    step, it = model.make_train_function(), iter(ds)
-    logdir = tempfile.mkdtemp()
-    tf.profiler.experimental.start(logdir)
-    for _ in range(steps):
-        step(it)
-    tf.profiler.experimental.stop()
-    space = xplane_pb2.XSpace()
-    space.ParseFromString(open(glob.glob(f"{logdir}/plugins/profile/*/*.xplane.pb")[0], "rb").read())
-    by_type = collections.Counter()
-    for plane in space.planes:
-        for line in plane.lines:
-            if not line.name.startswith("tf_Compute"):
-                continue
-            for ev in line.events:
-                name = plane.event_metadata[ev.metadata_id].name
-                by_type[name.split(":")[-1]] += ev.duration_ps / 1e9
-    print(f"time by op type, resnet{depth} batch {batch}, {steps} training steps "
-          f"(TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}):")
-    for name, ms in by_type.most_common(top):
-        print(f"  {ms:9.1f} ms  {name}")
+        model.fit(ds, steps_per_epoch=3, epochs=1, verbose=0)
+        step, it = model.make_train_function(), iter(ds)
+        logdir = tempfile.mkdtemp()
+        tf.profiler.experimental.start(logdir)
+        start = time.perf_counter()
+        for _ in range(steps):
+            logs = step(it)
+        float(logs["loss"])
+        wall = (time.perf_counter() - start) / steps * 1e3
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        space.ParseFromString(open(glob.glob(f"{logdir}/plugins/profile/*/*.xplane.pb")[0], "rb").read())
+        by_type = collections.Counter()
+        for plane in space.planes:
+            for line in plane.lines:
+                if not line.name.startswith("tf_Compute"):
+                    continue
+                for ev in line.events:
+                    name = plane.event_metadata[ev.metadata_id].name
+                    op_type = name.split(":")[-1]    # "op_name:OpType"
+                    if op_type != "Process":          # the executor's own events wrap the ops
+                        by_type[op_type] += ev.duration_ps / 1e9 / steps
+        stats[variant] = (by_type, wall)
+    print(f"resnet{depth}, batch {batch}, ms per training step (mean of {steps}, traced; op time summed over "
+          f"TF's compute threads, so it can exceed wall time). "
+          f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}\n")
+    head = "| category | " + " | ".join(variants) + " |"
+    print(head + "\n|---|" + "---:|" * len(variants))
+    groups = [g for g, _ in OP_GROUPS] + ["other"]
+    for g in groups + ["total (op time)", "wall time per step"]:
+        cells = []
+        for v in variants:
+            by_type, wall = stats[v]
+            ms = (wall if g.startswith("wall") else sum(by_type.values()) if g.startswith("total")
+                  else sum(t for op, t in by_type.items() if op_group(op) == g))
+            cells.append(f"{ms:.1f}")
+        print(f"| {g} | " + " | ".join(cells) + " |")
+    for v in variants:
+        print(f"\ntop op types, {v}:")
+        for name, ms in stats[v][0].most_common(top):
+            print(f"  {ms:8.1f} ms  {name}  ({op_group(name)})")
 
 
 def pipeline_rate(batches=60):
@@ -282,7 +329,9 @@ def main():
                    help=f"PyTorch reference modes, repeatable; default: all ({' '.join(TORCH_MODES)})")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--no-pipeline", action="store_true")
-    p.add_argument("--profile", action="store_true", help="only profile one training step by op type (this process)")
+    p.add_argument("--profile", action="store_true",
+                   help="only profile training steps by op type and category, each --variant (default: default and "
+                        "mixed_bf16) side by side, in this process")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--depth", type=int, help=argparse.SUPPRESS)
     p.add_argument("--overrides", default="[{}, {}]", help=argparse.SUPPRESS)
@@ -290,7 +339,7 @@ def main():
     if a.worker:
         return worker(a)
     if a.profile:
-        return profile_ops(a.depths[0], a.batch)
+        return profile_ops(a.depths[0], a.batch, a.variant or ("default", "mixed_bf16"))
     variants = a.variant or ["default", "mixed_bf16"]
     modes = [] if a.no_torch else (a.torch_mode or TORCH_MODES)
     name, isa = cpu_info()

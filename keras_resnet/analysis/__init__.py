@@ -20,16 +20,16 @@ from .paths import (
 )
 from .report import ExperimentFolder
 from .responses import layer_responses, plot_responses, response_layers
-from .sources import Trained, as_arrays, check_fit, family_names, load_model, obtain, top1_error
+from .sources import Trained, as_arrays, check_fit, family_names, images_for, load_model, obtain, top1_error
 from .switches import (
     Block, ResidualSwitch, SkipSwitch, delete_blocks, find_blocks, instrument, residual_blocks, set_kept,
 )
 
 __all__ = [
-    "Block", "ExperimentFolder", "ResidualSwitch", "SkipSwitch", "Trained", "as_arrays", "check_fit",
-    "delete_blocks", "effective_paths", "error_curves", "family_names", "final_errors", "find_blocks",
-    "instrument", "layer_responses", "lesion_random", "lesion_single", "load_data", "load_model", "obtain",
-    "path_counts", "path_gradients", "path_length_distribution", "path_length_stats", "plot_degradation", "plot_paths",
+    "Block", "ExperimentFolder", "ResidualSwitch", "SkipSwitch", "Trained", "as_arrays", "check_fit", "delete_blocks",
+    "effective_paths", "error_curves", "family_names", "final_errors", "find_blocks", "images_for", "instrument",
+    "layer_responses", "lesion_random", "lesion_single", "load_data", "load_model", "obtain", "path_counts",
+    "path_gradients", "path_length_distribution", "path_length_stats", "plot_degradation", "plot_paths",
     "plot_random", "plot_responses", "plot_single", "residual_blocks", "response_layers", "run_degradation",
     "run_layer_responses", "run_lesion", "set_kept", "summarize_gradients", "summarize_random", "top1_error",
 ]

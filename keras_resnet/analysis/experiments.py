@@ -18,7 +18,7 @@ from . import lesion as les
 from . import paths as pth
 from . import responses as rsp
 from .report import ExperimentFolder, markdown_table
-from .sources import as_arrays, check_names, family_names, obtain
+from .sources import as_arrays, check_names, family_names, images_for, input_size, obtain
 from .switches import residual_blocks
 
 
@@ -114,11 +114,11 @@ def run_layer_responses(*, dataset=None, data_dir=None, models=None, depths=(20,
     x, y = as_arrays(data, split="test", max_examples=max_examples)
     results, rows, summary = {}, [], []
     for t in trained:
-        r = rsp.layer_responses(t.model, x, y, batch_size=batch_size, progress=progress)
+        r = rsp.layer_responses(t.model, images_for(t.model, x), y, batch_size=batch_size, progress=progress)
         results[t.label] = r
         rows += [dict(model=t.label, **row) for row in r]
         std = np.array([row["std"] for row in r])
-        summary.append(dict(model=t.label, layers=len(std), mean_std=float(std.mean()),
+        summary.append(dict(model=t.label, input=input_size(t.model), layers=len(std), mean_std=float(std.mean()),
                             median_std=float(np.median(std)), max_std=float(std.max())))
     notes = _response_notes(summary)
     folder.csv("responses.csv", rows)
@@ -126,8 +126,10 @@ def run_layer_responses(*, dataset=None, data_dir=None, models=None, depths=(20,
     folder.figure("responses.png", rsp.plot_responses(results))
     folder.report("Layer responses (He et al. 2016, Fig. 7)", command, [
         f"Std of each 3x3 layer's output after BN, before ReLU/addition, over all elements, on {len(x)} "
-        f"held-out images of {_dataset_label(data, trained)} (inference mode).",
-        markdown_table(summary, ["model", "layers", "mean_std", "median_std", "max_std"],
+        f"held-out images of {_dataset_label(data, trained)} (inference mode)."
+        + (" A model whose `input` differs sees the images resized (antialiased) to its size."
+           if len({r["input"] for r in summary}) > 1 else ""),
+        markdown_table(summary, ["model", "input", "layers", "mean_std", "median_std", "max_std"],
                        {c: ".3f" for c in ("mean_std", "median_std", "max_std")}),
         "\n".join(f"- {n}" for n in notes)])
     return dict(folder=folder.dir, trained=trained, responses=results, summary=summary, notes=notes)
@@ -177,9 +179,10 @@ def run_lesion(*, resnet, plain=None, dataset=None, data_dir=None, out_dir, runs
     single, random_rows, summaries = {}, [], {}
     for t in trained:
         is_res = t is res
-        single[t.label] = les.lesion_single(t.model, x, y, require_residual=is_res, batch_size=batch_size,
+        xm = images_for(t.model, x)
+        single[t.label] = les.lesion_single(t.model, xm, y, require_residual=is_res, batch_size=batch_size,
                                             progress=progress)
-        r = les.lesion_random(t.model, x, y, ks=ks, draws=draws, seed=seed, require_residual=is_res,
+        r = les.lesion_random(t.model, xm, y, ks=ks, draws=draws, seed=seed, require_residual=is_res,
                               batch_size=batch_size, progress=progress)
         random_rows += [dict(model=t.label, **row) for row in r]
         base = single[t.label][0]

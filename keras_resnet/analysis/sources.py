@@ -45,6 +45,27 @@ def as_arrays(data, *, split="test", max_examples=None):
     return x.astype("float32"), y.astype("int64")
 
 
+def images_for(model, x):
+    """`x` at `model`'s input size: unchanged when it fits, else resized as `data.load(image_size=...)` does.
+
+    Lets one experiment put models trained at different sizes side by side (e.g. the converted 32x32 ResNets
+    beside plain nets trained here at 16x16); the report names each model's input size.
+    """
+    want = tuple(model.input_shape[1:3])
+    if None in want or want == tuple(x.shape[1:3]):
+        return x
+    import tensorflow as tf
+
+    out = [tf.clip_by_value(tf.round(tf.image.resize(x[i:i + 512], want, antialias=True)), 0, 255).numpy()
+           for i in range(0, len(x), 512)]
+    return np.concatenate(out).astype("float32")
+
+
+def input_size(model):
+    """"HxW" of the model's input ("?" where a dimension is free)."""
+    return "x".join("?" if d is None else str(d) for d in model.input_shape[1:3])
+
+
 def check_fit(model, x, y):
     """ValueError unless `model` takes images shaped like `x` and has an output for every label in `y`."""
     from ..training.fit import check_fit as check

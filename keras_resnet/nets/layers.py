@@ -15,6 +15,19 @@ from keras import ops
 PACKAGE = "keras_resnet"
 
 
+def subsample(x: Any, strides: int | tuple[int, int]) -> Any:
+    """`x[:, ::s, ::s, :]` (rows and columns 0, s, 2s, ...; NHWC), computed as a 1x1 average pooling of stride s.
+
+    The same numbers in every dtype (the mean of one value is the value; its gradient is the gradient placed
+    at the kept positions), but much faster on a CPU: TensorFlow runs a strided slice and its gradient
+    (StridedSlice, StridedSliceGrad) through a generic kernel, 7x slower than oneDNN's pooling for a
+    128x32x32x16 tensor in float32 (9.1 ms vs 1.3 ms forward + backward on a 2-core Zen 4), which made the
+    two option A shortcuts of ResNet-20 ~6 % of its training step. Any input size: "valid" 1x1 pooling keeps
+    ceil(H / s) rows like the slice.
+    """
+    return ops.average_pool(x, pool_size=1, strides=strides, padding="valid", data_format="channels_last")
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ZeroPadShortcut(keras.layers.Layer):
     """The parameter-free identity shortcut of option A (He et al. 2016, §3.3).
@@ -50,7 +63,7 @@ class ZeroPadShortcut(keras.layers.Layer):
 
     def call(self, inputs: Any) -> Any:
         s = self.strides
-        x = inputs[:, ::s, ::s, :] if s > 1 else inputs
+        x = subsample(inputs, s) if s > 1 else inputs
         extra = 0 if self.out_channels is None else self.out_channels - inputs.shape[-1]
         if extra:
             x = ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra]])
@@ -153,6 +166,5 @@ class SubsamplingConv2D(keras.layers.Conv2D):
     def convolution_op(self, inputs: Any, kernel: Any) -> Any:
         if not self._subsamples():
             return super().convolution_op(inputs, kernel)
-        sh, sw = self.strides
-        return ops.conv(inputs[:, ::sh, ::sw, :], kernel, strides=1, padding="valid",
+        return ops.conv(subsample(inputs, self.strides), kernel, strides=1, padding="valid",
                         data_format=self.data_format)

@@ -256,6 +256,22 @@ def test_experiments_write_their_folders_training_only_what_is_missing(toy, toy_
         A.run_degradation(dataset=toy, depths=[20, 21], out_dir=tmp_path / "deg2")
 
 
+def test_models_of_another_input_size_see_the_images_resized(toy, toy_runs, tmp_path, rng):
+    """Fig. 7 with the converted 32x32 ResNets beside plain nets trained here at 16x16: each model gets the held-out
+    images at its own size (resized as data.load does) and the report names the size."""
+    x = rng.uniform(0, 255, (3, *SHAPE)).astype("float32")
+    small = build("resnet8", classes=4, width=0.25, input_shape=(8, 8, 3))
+    assert A.images_for(keras.models.load_model(toy_runs["resnet14"] / "model.keras", safe_mode=True), x) is x
+    got = A.images_for(small, x)
+    want = np.clip(np.round(tf.image.resize(x, (8, 8), antialias=True).numpy()), 0, 255)
+    assert got.shape == (3, 8, 8, 3) and np.array_equal(got, want)
+    small.save(tmp_path / "small8.keras")
+    out = A.run_layer_responses(dataset=toy, models=[str(toy_runs["plain14"]), str(tmp_path / "small8.keras")],
+                                out_dir=tmp_path / "resp", max_examples=16, progress=False)
+    assert [(r["model"], r["input"]) for r in out["summary"]] == [("plain14", "16x16"), ("small8", "8x8")]
+    assert "resized (antialiased) to its size" in (tmp_path / "resp" / "report.md").read_text()
+
+
 def test_cli_experiment(toy, toy_runs, tmp_path, capsys):
     npz = tmp_path / "toy.npz"
     xtr, ytr = A.as_arrays(toy, split="train")

@@ -87,6 +87,28 @@ def test_zero_pad_shortcut_layer(rng):
     assert not y[..., 4:].any()
 
 
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("size", [(8, 8), (7, 9), (1, 2)])
+def test_subsample_is_the_strided_slice_forward_and_backward(rng, dtype, size):
+    """layers.subsample (a 1x1 pooling, fast on CPU) equals x[:, ::s, ::s] bit for bit, its gradient too, at odd
+    sizes and in bfloat16; option A and SubsamplingConv2D rely on it."""
+    import tensorflow as tf
+
+    from keras_resnet.nets.layers import subsample
+
+    x = tf.cast(tf.constant(rng.normal(size=(3, *size, 5)).astype("float32") * 1e3), dtype)
+    w = tf.cast(tf.constant(rng.normal(size=(3, -(-size[0] // 2), -(-size[1] // 2), 5)).astype("float32")), dtype)
+    grads = []
+    for f in (lambda t: subsample(t, 2), lambda t: t[:, ::2, ::2, :]):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = f(x)
+            loss = tf.reduce_sum(tf.cast(y * w, "float32"))
+        grads.append((y.numpy().astype("float32"), tape.gradient(loss, x).numpy().astype("float32")))
+    for ours, ref in zip(*grads):
+        np.testing.assert_array_equal(ours, ref)
+
+
 def _bn_step(layer, x, weights):
     """One training-mode call under a tape: output, d(loss)/d(x, gamma, beta), moving mean and variance."""
     import tensorflow as tf
