@@ -6,12 +6,13 @@ directories / .keras files (never trained again) or names trained into
 --runs-dir with one recipe and reused by the next experiment.
 """
 
+import argparse
 import shlex
 
 from .. import registry
 from ._args import shape
 
-TRAIN_FLAGS = ("epochs", "iterations", "batch_size", "recipe", "lr", "warmup", "weight_decay", "seed")
+TRAIN_FLAGS = ("epochs", "iterations", "batch_size", "recipe", "lr", "warmup", "weight_decay", "augment", "seed")
 
 
 def register(sub):
@@ -63,6 +64,8 @@ def _common(p, default_depths, models=True):
                    "default: 400 for ResNet-110 and deeper)")
     g.add_argument("--weight-decay", type=float, help="weight decay (default 1e-4)")
     g.add_argument("--width", type=float, help="multiplier of every stage's filters (default 1)")
+    g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="the paper's 4-pixel pad + random crop + flip (default: on for 32x32 colour data only)")
     g.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -79,7 +82,9 @@ def _command(args):
     """The command line, rebuilt from the parsed arguments (for report.md)."""
     parts = ["keras-resnet", "experiment", args.experiment]
     for key, value in vars(args).items():
-        if key in ("func", "command", "experiment") or value in (None, False):
+        if key == "augment" and value is False:
+            parts.append("--no-augment")
+        if key in ("func", "command", "experiment") or value is None or value is False:
             continue
         flag = "--" + key.replace("_", "-").replace("models", "model")
         if value is True:

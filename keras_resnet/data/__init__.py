@@ -6,7 +6,7 @@
     data.normalization_stats(d)                                # per-channel mean/std for the model
 
 sources.py   ImageData, load, from_arrays, tfds / CIFAR batches / IDX / folder trees / .npz
-pipeline.py  pipeline (batched augmentation), augment_batch, normalization_stats, default_augment
+pipeline.py  pipeline (batched augmentation), augment_batch, pad_for, normalization_stats, default_augment
 files.py     the file readers (.npz, CIFAR python batches, IDX) and well-known class names
 """
 
@@ -14,7 +14,7 @@ from .files import (
     CIFAR10_CLASSES, FASHION_MNIST_CLASSES, IDX_FILES, find_cifar_dir, find_idx_files, known_class_names,
     read_cifar_dir, read_idx, read_idx_dir, read_npz,
 )
-from .pipeline import PAD, augment_batch, default_augment, normalization_stats, pipeline
+from .pipeline import PAD, augment_batch, default_augment, normalization_stats, pad_for, pipeline
 from .sources import (
     AUTOTUNE, EXAMPLE_TFDS, IMAGE_SUFFIXES, SOURCES_HELP, ImageData, from_arrays, load, naming_undecodable_images,
     undecodable_images,
@@ -23,6 +23,6 @@ from .sources import (
 __all__ = [
     "AUTOTUNE", "CIFAR10_CLASSES", "EXAMPLE_TFDS", "FASHION_MNIST_CLASSES", "IDX_FILES", "IMAGE_SUFFIXES", "PAD",
     "SOURCES_HELP", "ImageData", "augment_batch", "default_augment", "find_cifar_dir", "find_idx_files",
-    "from_arrays", "known_class_names", "load", "naming_undecodable_images", "normalization_stats", "pipeline",
+    "from_arrays", "known_class_names", "load", "naming_undecodable_images", "normalization_stats", "pad_for", "pipeline",
     "read_cifar_dir", "read_idx", "read_idx_dir", "read_npz", "undecodable_images",
 ]

@@ -17,11 +17,18 @@ from .sources import AUTOTUNE, ImageData
 if TYPE_CHECKING:
     import tensorflow as tf
 
-PAD = 4  # paper §4.2: 4 pixels padded on each side
+PAD = 4  # paper §4.2: 4 pixels padded on each side of a 32x32 image
+
+
+def pad_for(side: int | None) -> int:
+    """Pixels of padding for the random crop: the paper's 4 at 32 (an eighth of the side), the same fraction at other
+    sizes (2 at 16x16, 8 at 64x64; at least 1); 4 when the size is not known statically."""
+    return PAD if side is None else max(1, round(side * PAD / 32))
 
 
 def augment_batch(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """The paper's augmentation on a batch (§4.2): zero-pad 4 pixels, random HxW crop, random h-flip.
+    """The paper's augmentation on a batch (§4.2): zero-pad 4 pixels (at 32x32; `pad_for` other sizes), random HxW
+    crop, random h-flip.
 
     Vectorised: each image gets its own crop offset and flip, done as one gather of row and column
     indices into the padded batch (no per-image ops). ``seed`` is a stateless seed of shape (2,).
@@ -30,10 +37,11 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
 
     shape = tf.shape(images)
     b, h, w = shape[0], shape[1], shape[2]
-    padded = tf.pad(images, [[0, 0], [PAD, PAD], [PAD, PAD], [0, 0]])
+    ph, pw = pad_for(images.shape[1]), pad_for(images.shape[2])
+    padded = tf.pad(images, [[0, 0], [ph, ph], [pw, pw], [0, 0]])
     seeds = tf.random.experimental.stateless_split(seed, 3)
-    dy = tf.random.stateless_uniform([b], seeds[0], 0, 2 * PAD + 1, tf.int32)
-    dx = tf.random.stateless_uniform([b], seeds[1], 0, 2 * PAD + 1, tf.int32)
+    dy = tf.random.stateless_uniform([b], seeds[0], 0, 2 * ph + 1, tf.int32)
+    dx = tf.random.stateless_uniform([b], seeds[1], 0, 2 * pw + 1, tf.int32)
     flip = tf.random.stateless_uniform([b], seeds[2], 0, 2, tf.int32) > 0
     rows = dy[:, None] + tf.range(h)[None]
     cols = tf.range(w)[None]

@@ -174,28 +174,34 @@ def test_real_cifar_subset(cifar_subset_path):
 
 
 # ------------------------------------------------------------------------- pipeline and augmentation
-def find_translation(out, padded):
+def find_translation(out, padded, rows=9, cols=9):
     """(dy, dx, flipped) with out == crop of padded (or of its flip), else None."""
     h, w = out.shape[:2]
     for flipped, src in ((False, padded), (True, padded[:, ::-1])):
-        for dy in range(9):
-            for dx in range(9):
+        for dy in range(rows):
+            for dx in range(cols):
                 if np.array_equal(src[dy:dy + h, dx:dx + w], out):
                     return dy, dx, flipped
     return None
 
 
 @pytest.mark.parametrize("channels", [3, 1])
-def test_augmentation_is_pad_crop_flip(rng, channels):
-    x = rng.integers(1, 256, (400, 12, 10, channels), dtype=np.uint8)  # no zeros: padding is visible
+@pytest.mark.parametrize("size", [(32, 32), (16, 24)])
+def test_augmentation_is_pad_crop_flip(rng, channels, size):
+    """4 pixels of padding at 32x32 (the paper), the same eighth of the side at other sizes: 2 and 3 at 16x24."""
+    h, w = size
+    ph, pw = D.pad_for(h), D.pad_for(w)
+    assert (D.pad_for(32), D.pad_for(16), D.pad_for(24), D.pad_for(3)) == (4, 2, 3, 1)
+    x = rng.integers(1, 256, (400, h, w, channels), dtype=np.uint8)  # no zeros: padding is visible
     out = D.augment_batch(tf.constant(x), tf.constant([3, 4], tf.int64)).numpy()
     assert out.shape == x.shape and out.dtype == np.uint8
-    found = [find_translation(o, np.pad(i, [(4, 4), (4, 4), (0, 0)])) for o, i in zip(out, x)]
+    found = [find_translation(o, np.pad(i, [(ph, ph), (pw, pw), (0, 0)]), 2 * ph + 1, 2 * pw + 1)
+             for o, i in zip(out, x)]
     assert None not in found
     dys, dxs, flips = zip(*found)
-    assert set(dys) == set(range(9)) and set(dxs) == set(range(9))  # all 9 x 9 offsets occur
+    assert set(dys) == set(range(2 * ph + 1)) and set(dxs) == set(range(2 * pw + 1))  # every offset occurs
     assert 0.4 < np.mean(flips) < 0.6  # flipped about half the time
-    assert np.mean([dy == 4 and dx == 4 and not f for dy, dx, f in found]) < 0.1  # mostly changed
+    assert np.mean([dy == ph and dx == pw and not f for dy, dx, f in found]) < 0.1  # mostly changed
 
 
 def test_pipeline_training_and_eval(rng):
