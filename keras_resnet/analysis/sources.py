@@ -82,7 +82,7 @@ def top1_error(model, x, y, batch_size=256):
 
 def load_model(path):
     """A model from a `.keras` file or a run directory (its `model.keras`): safe_mode=True, not compiled."""
-    from ..deploy.predictors import load_keras_model
+    from ..nets.saving import load_keras_model
 
     path = pathlib.Path(path)
     file = path / "model.keras" if path.is_dir() else path

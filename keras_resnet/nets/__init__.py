@@ -1,4 +1,4 @@
-"""The networks of He et al. 2016: layers (option A, fused BN), blocks, builders, profiling.
+"""The networks of He et al. 2016: layers (option A, fused BN), blocks, builders, profiling, weights, saving.
 
     from keras_resnet.nets import build, profile
     model = build("resnet56", classes=10)

@@ -247,7 +247,7 @@ def build_with_weights(build: Callable[..., keras.Model], name: str, weights: St
         model = build(name, **kwargs)
         return assign_weights(model, keras_weights(state, layout), what, skip_top=not include_top)
     if lowered.endswith(".keras"):
-        from ..deploy.predictors import load_keras_model
+        from .saving import load_keras_model
         from .builders import deep_graph_recursion
 
         with deep_graph_recursion():

@@ -285,7 +285,7 @@ def _task_index() -> int:
 
 
 def _load_finished(run_dir: pathlib.Path) -> TrainResult:
-    from ..deploy.predictors import load_keras_model
+    from ..nets.saving import load_keras_model
     from . import metrics  # noqa: F401  registers TopK, which the compiled model references
 
     card = read_card(run_dir / CARD_FILE, required=REQUIRED + ("metrics",))
