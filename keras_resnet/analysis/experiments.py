@@ -123,7 +123,10 @@ def run_layer_responses(*, dataset=None, data_dir=None, models=None, depths=(20,
     notes = _response_notes(summary)
     folder.csv("responses.csv", rows)
     folder.csv("summary.csv", summary)
-    folder.figure("responses.png", rsp.plot_responses(results))
+    data_size = "x".join(map(str, tuple(data.image_shape)[:2]))
+    legend = {f"{r['model']} ({r['input']} input)" if r["input"] != data_size else r["model"]: results[r["model"]]
+              for r in summary}  # a model that saw resized images says so in the figure too
+    folder.figure("responses.png", rsp.plot_responses(legend))
     folder.report("Layer responses (He et al. 2016, Fig. 7)", command, [
         f"Std of each 3x3 layer's output after BN, before ReLU/addition, over all elements, on {len(x)} "
         f"held-out images of {_dataset_label(data, trained)} (inference mode)."
