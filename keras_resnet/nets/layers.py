@@ -20,10 +20,10 @@ def subsample(x: Any, strides: int | tuple[int, int]) -> Any:
 
     The same numbers in every dtype (the mean of one value is the value; its gradient is the gradient placed
     at the kept positions), but much faster on a CPU: TensorFlow runs a strided slice and its gradient
-    (StridedSlice, StridedSliceGrad) through a generic kernel, 7x slower than oneDNN's pooling for a
-    128x32x32x16 tensor in float32 (9.1 ms vs 1.3 ms forward + backward on a 2-core Zen 4), which made the
-    two option A shortcuts of ResNet-20 ~6 % of its training step. Any input size: "valid" 1x1 pooling keeps
-    ceil(H / s) rows like the slice.
+    (StridedSlice, StridedSliceGrad) through a generic kernel, 10x slower than oneDNN's pooling for a
+    128x32x32x16 tensor in float32 (5.1 ms vs 0.48 ms forward + backward on a 2-core Zen 4;
+    benchmarks/subsample.py), about 3 % of ResNet-20's training step for its two option A shortcuts.
+    Any input size: "valid" 1x1 pooling keeps ceil(H / s) rows like the slice.
     """
     return ops.average_pool(x, pool_size=1, strides=strides, padding="valid", data_format="channels_last")
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 
@@ -173,7 +174,11 @@ def test_library_train_on_arrays_with_validation_split_and_label_smoothing(tmp_p
               label_smoothing=0.1, recipe="cosine", mixed_precision=True, run_dir=tmp_path / "run", verbose=0)
     assert r.model.output_shape == (None, 4) and set(r.history) >= {"top1", "val_top1", "top5"}
     assert r.model_card["dataset"]["num_validation"] == 16 and r.model_card["training"]["recipe"] == "cosine"
-    assert r.model.layers[-1].dtype_policy.compute_dtype == "bfloat16"   # CPU mixed precision
+    convs = [la for la in r.model.layers if isinstance(la, keras.layers.Conv2D)]
+    assert {la.dtype_policy.compute_dtype for la in convs} == {"bfloat16"}   # CPU mixed precision
+    head = r.model.get_layer("avg_pool"), r.model.get_layer("predictions")
+    assert [la.dtype_policy.name for la in head] == ["float32", "float32"]   # softmax and loss from float32 logits
+    assert r.model.output.dtype == "float32"
     m = evaluate(r.model, d)
     assert m["examples"] == 16 and m["confusion"].sum() == 16 and m["confusion"].shape == (4, 4)
     assert m["top1_error"] == pytest.approx(r.metrics["test_top1_error"])
