@@ -294,6 +294,22 @@ def test_cli_experiment(toy, toy_runs, tmp_path, capsys):
     assert err.startswith("keras-resnet experiment: error: depths must be CIFAR depths 6n+2") and err.count("\n") == 1
 
 
+def test_cli_experiment_training_flags_reach_train_and_the_report():
+    """--augment/--no-augment and --warmup 0 reach the training options and the report's command line (a 0 or a
+    False once dropped out of it)."""
+    from keras_resnet.cli import experiment, parser
+
+    args = parser().parse_args(["experiment", "degradation", "--dataset", "x.npz", "--out", "o", "--warmup", "0",
+                                "--no-augment", "--iterations", "40"])
+    assert experiment._train_options(args) == {"iterations": 40, "warmup": 0, "augment": False, "verbose": "auto"}
+    command = experiment._command(args)
+    assert "--warmup 0" in command and "--no-augment" in command and "--augment " not in command
+    on = parser().parse_args(["experiment", "degradation", "--dataset", "x.npz", "--out", "o", "--augment"])
+    assert experiment._train_options(on)["augment"] is True and "--augment" in experiment._command(on)
+    default = parser().parse_args(["experiment", "degradation", "--dataset", "x.npz", "--out", "o"])
+    assert "augment" not in experiment._train_options(default) and "augment" not in experiment._command(default)
+
+
 # --------------------------------------------------------------------------- summaries and figures (issue 15)
 
 
