@@ -193,6 +193,7 @@ def run_lesion(*, resnet, plain=None, dataset=None, data_dir=None, out_dir, runs
             + les.summarize_random(r)
     n = len(blocks)
     xt, yt = as_arrays(data, split="train", max_examples=max(path_batch * 8, 256))
+    xt = images_for(res.model, xt)
     grads = pth.path_gradients(res.model, xt, yt, lengths=path_lengths, samples=path_samples,
                                batch_size=path_batch, seed=seed, progress=progress)
     gsum = pth.summarize_gradients(grads, n)

@@ -54,11 +54,9 @@ def images_for(model, x):
     want = tuple(model.input_shape[1:3])
     if None in want or want == tuple(x.shape[1:3]):
         return x
-    import tensorflow as tf
+    from ..data.sources import resize_images
 
-    out = [tf.clip_by_value(tf.round(tf.image.resize(x[i:i + 512], want, antialias=True)), 0, 255).numpy()
-           for i in range(0, len(x), 512)]
-    return np.concatenate(out).astype("float32")
+    return np.concatenate([resize_images(x[i:i + 512], want).numpy() for i in range(0, len(x), 512)]).astype("float32")
 
 
 def input_size(model):

@@ -210,13 +210,17 @@ def _check_image_size(image_size: int | Sequence[int] | None) -> tuple[int, int]
     return h, w
 
 
-def _resize(ds: tf.data.Dataset, image_size: Sequence[int]) -> tf.data.Dataset:
+def resize_images(x: Any, image_size: Sequence[int]) -> tf.Tensor:
+    """Image(s) [..., H, W, C] resized to `image_size` (antialiased), rounded back to uint8 0-255: how `load(...,
+    image_size=...)` resizes, and how the experiments show a model images of another size."""
     import tensorflow as tf
 
-    def resize(x, y):
-        x = tf.image.resize(x, image_size, antialias=True)
-        return tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8), y
-    return ds.map(resize, num_parallel_calls=AUTOTUNE)
+    x = tf.image.resize(x, image_size, antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
+
+
+def _resize(ds: tf.data.Dataset, image_size: Sequence[int]) -> tf.data.Dataset:
+    return ds.map(lambda x, y: (resize_images(x, image_size), y), num_parallel_calls=AUTOTUNE)
 
 
 

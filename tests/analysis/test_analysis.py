@@ -270,6 +270,10 @@ def test_models_of_another_input_size_see_the_images_resized(toy, toy_runs, tmp_
                                 out_dir=tmp_path / "resp", max_examples=16, progress=False)
     assert [(r["model"], r["input"]) for r in out["summary"]] == [("plain14", "16x16"), ("small8", "8x8")]
     assert "resized (antialiased) to its size" in (tmp_path / "resp" / "report.md").read_text()
+    les = A.run_lesion(dataset=toy, resnet=str(tmp_path / "small8.keras"), plain=str(toy_runs["plain14"]),
+                       out_dir=tmp_path / "les", draws=1, ks=[1], path_samples=1, path_batch=8, path_lengths=[0, 1],
+                       max_examples=16, progress=False)   # lesion and path gradients at 8x8, the plain net at 16x16
+    assert les["blocks"] == 3
 
 
 def test_cli_experiment(toy, toy_runs, tmp_path, capsys):
