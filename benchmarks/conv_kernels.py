@@ -40,12 +40,11 @@ def tf_side(batch, repeats):
             w = tf.cast(tf.random.stateless_normal((3, 3, c, c), (3, 4)) * 0.1, dtype)
             dy = tf.cast(tf.random.stateless_normal((batch, hw, hw, c), (5, 6)), dtype)
             ops = {
-                "forward": tf.function(lambda: tf.raw_ops.Conv2D(input=x, filter=w, strides=[1, 1, 1, 1],
-                                                                 padding="SAME")),
-                "grad_input": tf.function(lambda: tf.raw_ops.Conv2DBackpropInput(
-                    input_sizes=tf.shape(x), filter=w, out_backprop=dy, strides=[1, 1, 1, 1], padding="SAME")),
-                "grad_filter": tf.function(lambda: tf.raw_ops.Conv2DBackpropFilter(
-                    input=x, filter_sizes=tf.shape(w), out_backprop=dy, strides=[1, 1, 1, 1], padding="SAME")),
+                "forward": lambda: tf.raw_ops.Conv2D(input=x, filter=w, strides=[1, 1, 1, 1], padding="SAME"),
+                "grad_input": lambda: tf.raw_ops.Conv2DBackpropInput(
+                    input_sizes=tf.shape(x), filter=w, out_backprop=dy, strides=[1, 1, 1, 1], padding="SAME"),
+                "grad_filter": lambda: tf.raw_ops.Conv2DBackpropFilter(
+                    input=x, filter_sizes=tf.shape(w), out_backprop=dy, strides=[1, 1, 1, 1], padding="SAME"),
             }
             for name, f in ops.items():
                 # the whole op runs; only one element comes back (copying the 8 MB result would be timed too)

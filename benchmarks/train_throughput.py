@@ -182,17 +182,19 @@ def profile_ops(depth, batch, variants=("default", "mixed_bf16"), steps=3, top=1
     print(f"resnet{depth}, batch {batch}, ms per training step (mean of {steps}, traced; op time summed over "
           f"TF's compute threads, so it can exceed wall time). "
           f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}\n")
-    head = "| category | " + " | ".join(variants) + " |"
-    print(head + "\n|---|" + "---:|" * len(variants))
-    groups = [g for g, _ in OP_GROUPS] + ["other"]
-    for g in groups + ["total (op time)", "wall time per step"]:
-        cells = []
-        for v in variants:
-            by_type, wall = stats[v]
-            ms = (wall if g.startswith("wall") else sum(by_type.values()) if g.startswith("total")
-                  else sum(t for op, t in by_type.items() if op_group(op) == g))
-            cells.append(f"{ms:.1f}")
-        print(f"| {g} | " + " | ".join(cells) + " |")
+    rows = {g: [] for g, _ in OP_GROUPS}
+    rows.update({"other": [], "total (op time)": [], "wall time per step": []})
+    for by_type, wall in stats.values():
+        by_group = collections.Counter()
+        for op, ms in by_type.items():
+            by_group[op_group(op)] += ms
+        for g, cells in rows.items():
+            cells.append(by_group[g])
+        rows["total (op time)"][-1] = sum(by_type.values())
+        rows["wall time per step"][-1] = wall
+    print("| category | " + " | ".join(variants) + " |\n|---|" + "---:|" * len(variants))
+    for g, cells in rows.items():
+        print(f"| {g} | " + " | ".join(f"{ms:.1f}" for ms in cells) + " |")
     for v in variants:
         print(f"\ntop op types, {v}:")
         for name, ms in stats[v][0].most_common(top):
