@@ -9,11 +9,15 @@ Image Recognition" (CVPR 2016), for Keras 3 / TensorFlow.
 Importing the package has no side effects (no environment variable, no matplotlib backend) and is
 light: the public names below load their subpackage (and TensorFlow) when first used. Call
 `keras_resnet.configure_tensorflow()` before importing TensorFlow to turn on its oneDNN kernels.
-Keras finds this package's layers by name (`keras.saving.load_model`) once `keras_resnet.nets` is
-imported; it is imported here already when Keras was loaded first.
+Keras finds this package's layers by name (`keras.saving.load_model(path, safe_mode=True)`) in any import
+order: when Keras is loaded already they are registered at once; otherwise a one-shot import hook registers
+them right after `import keras` finishes (see `_RegisterAfterKeras`), so importing this package never imports
+Keras or TensorFlow by itself.
 """
 
 import importlib
+import importlib.abc
+import importlib.util
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +67,39 @@ def _register_keras_objects() -> None:
     from .training import metrics  # noqa: F401  TopK: compiled models saved by train() reference it
 
 
+class _RegisterAfterKeras(importlib.abc.MetaPathFinder):
+    """A one-shot post-import hook: registers our Keras objects right after `import keras` completes.
+
+    Why a hook: Keras 3 imports a serialized layer's module by itself only for its own packages
+    (keras, keras_hub, ...; `keras/src/saving/serialization_lib.py`), so our layers must be registered
+    before `load_model`, whatever order the user imported things in. Importing Keras here instead would make
+    `import keras_resnet` (and `keras-resnet --help`) load TensorFlow (~4 s). The finder only answers for
+    the name "keras", removes itself from `sys.meta_path` at that moment, and leaves the real spec and loader
+    in place (only that one loader instance's `exec_module` is wrapped).
+    """
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "keras":
+            return None
+        _remove_hook()
+        spec = importlib.util.find_spec("keras")   # the real one, from the finders after us
+        loader = None if spec is None else spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        exec_module = loader.exec_module
+
+        def exec_then_register(module: Any) -> None:
+            exec_module(module)
+            _register_keras_objects()
+
+        loader.exec_module = exec_then_register   # type: ignore[method-assign]  (this spec's own loader object)
+        return spec
+
+
+def _remove_hook() -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _RegisterAfterKeras)]
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module = importlib.import_module(_LAZY[name], __name__)
@@ -82,3 +119,5 @@ def __dir__() -> list[str]:
 
 if "keras" in sys.modules:   # Keras is loaded already: registering costs nothing more, and load_model then works
     _register_keras_objects()
+elif not any(isinstance(f, _RegisterAfterKeras) for f in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterAfterKeras())
