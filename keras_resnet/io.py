@@ -1,4 +1,5 @@
-"""Writing files so that a reader never sees half of one: write a temporary sibling, then rename.
+"""Writing files so that a reader never sees half of one: write a temporary sibling, then rename; and reading
+the JSON files a person may hand over (model cards, run configs) within a size and a nesting limit.
 
 Every file this package writes (run directories, reports, tables, JSON, figures) goes through here, so a
 process killed mid-write leaves the previous file intact.
@@ -10,6 +11,7 @@ import contextlib
 import json
 import os
 import pathlib
+import re
 import shutil
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,65 @@ if TYPE_CHECKING:
 
     from ._typing import StrPath
 
+
+# The JSON this package reads back (model_card.json, config.json) is a few KB and nests 4 levels deep.
+MAX_JSON_BYTES = 1 << 20
+MAX_JSON_DEPTH = 64
+_JSON_TOKEN = re.compile(r'\\.|["\[\]{}]')    # an escape, a quote, a bracket
+
+
+def json_depth(text: str, stop: int | None = None) -> int:
+    """The deepest nesting of [ and { in JSON `text` (brackets inside strings not counted): one linear scan,
+    ended early once the depth passes `stop`."""
+    depth = top = 0
+    in_string = False
+    for m in _JSON_TOKEN.finditer(text):
+        t = m.group()
+        if t == '"':
+            in_string = not in_string
+        elif in_string or len(t) > 1:
+            continue
+        elif t in "[{":
+            depth += 1
+            if depth > top:
+                top = depth
+                if stop is not None and top > stop:
+                    break
+        else:
+            depth -= 1
+    return top
+
+
+def read_json(path: StrPath, what: str = "JSON file", *, max_bytes: int = MAX_JSON_BYTES,
+              max_depth: int = MAX_JSON_DEPTH, where: str | None = None) -> Any:
+    """The JSON value in `path`, read within limits: at most `max_bytes` bytes and `max_depth` levels of nesting
+    (checked on the raw text before parsing, so a file of 100,000 `[` is no RecursionError).
+
+    FileNotFoundError when there is no such file; otherwise one ValueError naming the file (`where`, default
+    its path) and the `what` it should be, for a file too large, nested too deep, not UTF-8 or not JSON.
+    """
+    path = pathlib.Path(path)
+    where = where or str(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what}: {path} does not exist" if not path.exists() else
+                                f"{what} {path} is not a file")
+    with open(path, "rb") as f:
+        raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ValueError(f"{where} is larger than {max_bytes:,} bytes, the limit for a {what}; not read")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{where} is not valid JSON (not UTF-8 text); expected a {what}") from None
+    depth = json_depth(text, stop=max_depth)
+    if depth > max_depth:
+        raise ValueError(f"{where} nests deeper than {max_depth} levels, the limit for a {what}; not parsed")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where} is not valid JSON ({e}); expected a {what}") from None
+    except RecursionError:   # not reached after the depth check; kept so no traceback can escape
+        raise ValueError(f"{where} nests too deep to parse; expected a {what}") from None
 
 
 def _temporary(path: pathlib.Path) -> pathlib.Path:

@@ -24,7 +24,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..io import atomic_path, atomic_write, jsonable, new_figure, save_figure, write_json  # noqa: F401  (write_json re-exported)
+from ..io import atomic_path, atomic_write, jsonable, new_figure, read_json, save_figure, write_json  # noqa: F401  (write_json re-exported)
 from .card import CARD_FILE, now, versions  # noqa: F401  (now, versions re-exported)
 
 if TYPE_CHECKING:
@@ -67,12 +67,9 @@ def prepare(run_dir: StrPath, config_dict: Mapping[str, Any], overwrite: bool = 
     if overwrite:
         return "overwrite"
     try:
-        saved = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise FileExistsError(f"{cfg_path} is not valid JSON (not UTF-8 text); pass --overwrite to start this run "
-                              "again.") from None
-    except json.JSONDecodeError as e:
-        raise FileExistsError(f"{cfg_path} is not valid JSON ({e}); pass --overwrite to start this run again.") from None
+        saved = read_json(cfg_path, "run config (the config.json `train` writes)")
+    except ValueError as e:   # too large, nested too deep, not UTF-8, not JSON: named, never a traceback
+        raise FileExistsError(f"{e}; pass --overwrite to start this run again.") from None
     if not isinstance(saved, dict):
         raise FileExistsError(f"{cfg_path} is not a JSON object (got a JSON {type(saved).__name__}), not the config "
                               "`train` writes; pass --overwrite to start this run again.")
@@ -80,13 +77,20 @@ def prepare(run_dir: StrPath, config_dict: Mapping[str, Any], overwrite: bool = 
     new = comparable(config_dict)
     if old != new:
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        changes = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
+        changes = "; ".join(f"{k[:60]}: {_short(old.get(k))} -> {_short(new.get(k))}" for k in diff[:10])
+        changes += f"; and {len(diff) - 10} more" if len(diff) > 10 else ""
         raise FileExistsError(
             f"run_dir {str(run_dir)!r} holds a run with a different config ({changes}); "
             f"re-run with the same settings to resume, choose another --run-dir, or pass --overwrite."
         )
     read_history(run_dir / "history.csv")   # a broken history fails here, before any work (resume or load)
     return "complete" if (run_dir / CARD_FILE).exists() else "resume"
+
+
+def _short(v: Any) -> str:
+    """repr of a config value, cut to 60 characters (a crafted config.json cannot flood the message)."""
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def start(run_dir: StrPath, config_dict: Mapping[str, Any], state: str) -> None:
@@ -115,8 +119,8 @@ def backup_epoch(backup_dir: StrPath) -> int:
     """The number of finished epochs that BackupAndRestore will resume from (0 when none)."""
     meta = pathlib.Path(backup_dir) / "training_metadata.json"
     try:
-        return int(json.loads(meta.read_text())["epoch"])
-    except (OSError, ValueError, KeyError):
+        return int(read_json(meta, "BackupAndRestore metadata")["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
         return 0
 
 
