@@ -42,8 +42,9 @@ def main(argv=None):
     argv = [a for a in argv[:end] if a != "--verbose"] + argv[end:]
     args = parser().parse_args(argv)
     args.verbose = verbose
-    prepare_tensorflow(args)
     try:
+        select_backend(args)
+        prepare_tensorflow(args)
         result = args.func(args)
     except USER_ERRORS as e:
         message = str(e).strip().strip("'\"").replace("\n", " ")
@@ -53,6 +54,25 @@ def main(argv=None):
         print(f"keras-resnet {args.command}: interrupted", file=sys.stderr)
         return 130
     return int(result or 0)
+
+
+def select_backend(args):
+    """`--backend NAME` sets KERAS_BACKEND before Keras loads; on JAX / PyTorch, TensorFlow is not imported."""
+    import importlib.util
+    import os
+
+    name = getattr(args, "keras_backend", None)
+    if name:
+        if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
+            raise ValueError(f"Keras is already loaded with the {sys.modules['keras'].backend.backend()} backend; "
+                             f"--backend {name} must be chosen before Keras loads")
+        os.environ["KERAS_BACKEND"] = name
+    name = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if name != "tensorflow":
+        if importlib.util.find_spec(name) is None:
+            raise ValueError(f"the {name} backend needs the {name} package, which is not installed "
+                             f"(pip install 'keras-resnet-paper[{name}]'); allowed: tensorflow, jax, torch")
+        args.needs_tensorflow = False
 
 
 def prepare_tensorflow(args):

@@ -24,6 +24,16 @@ def add_model_options(p):
     p.add_argument("--classes", type=int, help="number of classes (default 10 for CIFAR, 1000 for ImageNet)")
 
 
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def add_backend_option(p):
+    """--backend: which Keras backend the command runs on (set before Keras loads)."""
+    p.add_argument("--backend", dest="keras_backend", choices=KERAS_BACKENDS,
+                   help="Keras backend (default: $KERAS_BACKEND, else tensorflow); jax and torch need no TensorFlow "
+                        "(pip install 'keras-resnet-paper[jax]' / '[torch]')")
+
+
 def model_kwargs(args):
     """The builder keyword arguments that the flags of `add_model_options` set."""
     kw = {}

@@ -5,7 +5,7 @@ import shlex
 
 from .. import registry
 from .._compat import parser_actions
-from ._args import add_model_options, model_kwargs
+from ._args import add_backend_option, add_model_options, model_kwargs
 
 
 def _split(text):
@@ -47,15 +47,19 @@ def register(sub):
     aug.add_argument("--augment", dest="augment", action="store_true", default=None,
                      help="4-pixel pad + random crop + flip (default: on for 32x32 colour data)")
     aug.add_argument("--no-augment", dest="augment", action="store_false")
-    p.add_argument("--mixed-precision", action="store_true", help="float16 (GPU) / bfloat16 (CPU) compute")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="bfloat16 compute (CPUs, GPUs of compute capability >= 8.0), float16 with loss scaling on "
+                        "older GPUs; the model card says which")
     p.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
     p.add_argument("--steps-per-execution", type=int, default=None, help="training steps per tf.function call")
-    p.add_argument("--devices", help="comma-separated devices for MirroredStrategy, e.g. /gpu:0,/gpu:1")
+    p.add_argument("--devices", help="comma-separated devices: MirroredStrategy on TensorFlow (/gpu:0,/gpu:1), "
+                                     "keras.distribution.DataParallel on JAX (gpu:0,gpu:1)")
     p.add_argument("--sync-bn", action="store_true", help="synchronized BatchNorm across replicas")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory with a different config")
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
     add_model_options(p)
+    add_backend_option(p)
     p.set_defaults(func=run_train, parser=p)
 
     p = sub.add_parser("evaluate", help="top-1/top-5 error and a confusion matrix of a trained model on a dataset",
@@ -66,6 +70,7 @@ def register(sub):
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--output", help="confusion-matrix PNG (default: confusion.png next to the model)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing confusion-matrix PNG")
+    add_backend_option(p)
     p.set_defaults(func=run_evaluate)
 
 

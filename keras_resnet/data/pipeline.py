@@ -79,6 +79,13 @@ def pipeline(ds: tf.data.Dataset, *, batch_size: int, training: bool, augment: b
 
 def normalization_stats(data: ImageData) -> dict[str, Any]:
     """Per-channel mean and std (population, 0..1 units) of the training split, for ``preprocessing``."""
+    if data._stats is None and data.arrays is not None:    # in memory (and the only way without TensorFlow)
+        x = data.arrays["x_train"]
+        total = np.zeros((2, x.shape[-1]), np.float64)
+        for i in range(0, len(x), 1024):
+            chunk = x[i:i + 1024].astype(np.float64) / 255.0
+            total += np.stack([chunk.sum((0, 1, 2)), (chunk * chunk).sum((0, 1, 2))])
+        data._stats = _stats_from_sums(total, x.shape[0] * x.shape[1] * x.shape[2])
     if data._stats is None:
         import tensorflow as tf
 
@@ -88,11 +95,15 @@ def normalization_stats(data: ImageData) -> dict[str, Any]:
 
         total = data.train.batch(1024).map(sums, num_parallel_calls=AUTOTUNE).reduce(
             tf.zeros([2, data.image_shape[-1]], tf.float64), lambda a, b: a + b).numpy()
-        n = data.num_train * data.image_shape[0] * data.image_shape[1]
-        mean = total[0] / n
-        std = np.sqrt(np.maximum(total[1] / n - mean ** 2, 0.0))
-        data._stats = {"scale": 1 / 255, "mean": mean.tolist(), "std": std.tolist()}
+        data._stats = _stats_from_sums(total, data.num_train * data.image_shape[0] * data.image_shape[1])
     return dict(data._stats)
+
+
+def _stats_from_sums(total: np.ndarray, n: int) -> dict[str, Any]:
+    """Mean and population std per channel from the sums of x and x**2 over n pixels."""
+    mean = total[0] / n
+    std = np.sqrt(np.maximum(total[1] / n - mean ** 2, 0.0))
+    return {"scale": 1 / 255, "mean": mean.tolist(), "std": std.tolist()}
 
 
 def default_augment(data: ImageData) -> bool:

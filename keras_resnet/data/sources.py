@@ -20,6 +20,7 @@ import dataclasses
 import os
 import pathlib
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -50,13 +51,17 @@ class ImageData:
     spec: dict[str, Any]
     class_names: list[str]
     image_shape: tuple[int, ...]                    # (H, W, C)
-    train: tf.data.Dataset
-    test: tf.data.Dataset
+    train: tf.data.Dataset | None                   # None on the JAX / PyTorch backends (see `arrays`)
+    test: tf.data.Dataset | None
     validation: tf.data.Dataset | None = None
     num_train: int = 0
     num_test: int = 0
     num_validation: int = 0
     _stats: dict[str, Any] | None = dataclasses.field(default=None, repr=False, compare=False)
+    # In-memory sources (.npz, CIFAR batches, IDX, arrays) also keep their uint8 arrays: x_train, y_train, x_val,
+    # y_val, x_test, y_test. On Keras's JAX and PyTorch backends these are all there is (train/test are None):
+    # keras_resnet.data.batches feeds them to fit without TensorFlow.
+    arrays: dict[str, np.ndarray] | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def num_classes(self) -> int:
@@ -129,21 +134,45 @@ def from_arrays(x_train: npt.ArrayLike, y_train: npt.ArrayLike, x_test: npt.Arra
             raise ValueError(f"{split} labels must be in [0, {len(class_names)}) for {len(class_names)} "
                              f"classes, got label {int(y.max())}")
     n_val = _validation_count(validation_split, len(x_train))
+    cut = len(x_train) - n_val
+    shape = x_train.shape[1:] if image_size is None else (*image_size, x_train.shape[-1])
+    arrays = {"x_train": x_train[:cut], "y_train": y_train[:cut], "x_val": x_train[cut:], "y_val": y_train[cut:],
+              "x_test": x_test, "y_test": y_test}
+    spec = {"source": name, "data_dir": None, "validation_split": validation_split,
+            "image_size": None if image_size is None else list(image_size)}
+    common = dict(name=name, spec=spec, class_names=class_names, image_shape=tuple(int(s) for s in shape),
+                  num_train=cut, num_test=len(x_test), num_validation=n_val)
+    if not _tensorflow_backend():     # JAX / PyTorch: arrays only, no TensorFlow (data.batches feeds fit)
+        if image_size is not None:
+            arrays = {k: resize_arrays(v, image_size) if k.startswith("x") else v for k, v in arrays.items()}
+        return ImageData(**common, train=None, test=None, arrays=arrays)
     import tensorflow as tf
 
     def make(x, y):
         ds = tf.data.Dataset.from_tensor_slices((x, y))
         return _resize(ds, image_size) if image_size is not None else ds
 
-    cut = len(x_train) - n_val
-    shape = x_train.shape[1:] if image_size is None else (*image_size, x_train.shape[-1])
-    return ImageData(
-        name=name, spec={"source": name, "data_dir": None, "validation_split": validation_split,
-                         "image_size": None if image_size is None else list(image_size)},
-        class_names=class_names, image_shape=tuple(int(s) for s in shape),
-        train=make(x_train[:cut], y_train[:cut]), test=make(x_test, y_test),
-        validation=make(x_train[cut:], y_train[cut:]) if n_val else None,
-        num_train=cut, num_test=len(x_test), num_validation=n_val)
+    return ImageData(**common, train=make(arrays["x_train"], arrays["y_train"]),
+                     test=make(x_test, y_test), validation=make(arrays["x_val"], arrays["y_val"]) if n_val else None,
+                     arrays=None if image_size is not None else arrays)
+
+
+def _tensorflow_backend() -> bool:
+    """True when Keras runs on TensorFlow (then the splits are tf.data pipelines as well as arrays)."""
+    import keras
+
+    return keras.backend.backend() == "tensorflow"
+
+
+def resize_arrays(x: np.ndarray, image_size: Sequence[int], chunk: int = 1024) -> np.ndarray:
+    """uint8 images (N, H, W, C) resized with `keras.ops.image.resize` (bilinear, antialiased), rounded to uint8:
+    `resize_images` for the backends without TensorFlow (values may differ from TensorFlow's by one grey level)."""
+    import keras
+
+    out = [np.asarray(keras.ops.convert_to_numpy(keras.ops.image.resize(
+        x[i:i + chunk].astype("float32"), tuple(image_size), antialias=True)))
+        for i in range(0, len(x), chunk)]
+    return np.clip(np.round(np.concatenate(out)), 0, 255).astype(np.uint8)
 
 
 def _check_split(split: str, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -227,9 +256,15 @@ def _resize(ds: tf.data.Dataset, image_size: Sequence[int]) -> tf.data.Dataset:
 # ----------------------------------------------------------------------------------- folder trees
 def _load_folder_tree(path: pathlib.Path, spec: dict[str, Any], validation_split: float | int | None,
                       image_size: tuple[int, int] | None, seed: int) -> ImageData:
-    """One sub-folder of images per class (``train/`` + ``test/`` if present, else a seeded 80/20 split)."""
+    """One sub-folder of images per class (``train/`` + ``test/`` if present, else a seeded 80/20 split).
+
+    Every image's size is checked from its header (``keras_resnet.io.check_image_file``, the 50 MP limit of
+    ``load_image``) as the folder is indexed: ``tf.io.decode_image`` has no limit of its own.
+    """
     import keras
     import tensorflow as tf
+
+    from ..io import check_image_file
 
     def index(root: pathlib.Path) -> tuple[list[str], np.ndarray, np.ndarray]:
         classes = sorted(p.name for p in root.iterdir() if p.is_dir())
@@ -244,6 +279,8 @@ def _load_folder_tree(path: pathlib.Path, spec: dict[str, Any], validation_split
         if not paths:
             raise ValueError(f"folder {str(root)!r} has class sub-folders {classes[:10]} but no images "
                              f"({', '.join(IMAGE_SUFFIXES)}) in them")
+        for p in paths:   # each image's header, under the package's pixel limit, before TensorFlow decodes it
+            check_image_file(p)
         labels = [classes.index(pathlib.Path(p).parent.name) for p in paths]
         empty = [str(root / c) for i, c in enumerate(classes) if i not in set(labels)]
         if empty:   # a class without images would be a class the model never sees
@@ -321,11 +358,12 @@ def naming_undecodable_images(source: DatasetSource) -> Iterator[None]:
     tf.data reports only "Invalid PNG"/"Invalid JPEG data" at the op that failed; on that error the
     tree is re-scanned (only then, so a healthy dataset pays nothing) to say which files and why.
     """
-    import tensorflow as tf
-
     try:
         yield
-    except tf.errors.InvalidArgumentError:
+    except Exception as e:    # only TensorFlow's decode error, and without importing TensorFlow ourselves
+        tf = sys.modules.get("tensorflow")
+        if tf is None or not isinstance(e, tf.errors.InvalidArgumentError):
+            raise
         bad = undecodable_images(source)
         if not bad:
             raise

@@ -131,13 +131,16 @@ def read_card(path: StrPath, *, required: Iterable[str] = REQUIRED, where: str |
 
 
 def versions() -> dict[str, str]:
-    """The versions a card records: keras_resnet, TensorFlow, Keras."""
+    """The versions a card records: keras_resnet, Keras, and the backend Keras ran on (TensorFlow, JAX or PyTorch)."""
+    import importlib
+
     import keras
-    import tensorflow as tf
 
     from .. import __version__
 
-    return {"keras_resnet": __version__, "tensorflow": tf.__version__, "keras": keras.__version__}
+    name = keras.backend.backend()
+    module = importlib.import_module(name)
+    return {"keras_resnet": __version__, "keras": keras.__version__, "backend": name, name: module.__version__}
 
 
 def now() -> str:

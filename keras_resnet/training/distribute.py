@@ -21,40 +21,13 @@ works on its own: then delete the shim.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import tensorflow as tf
 
 from .. import _compat
-
-
-def cluster_spec() -> dict[str, Any] | None:
-    """The `cluster` of TF_CONFIG (a dict), or None when TF_CONFIG names no cluster."""
-    text = os.environ.get("TF_CONFIG", "").strip()
-    if not text:
-        return None
-    try:
-        cfg = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"TF_CONFIG is not valid JSON ({e}); got {text[:200]!r}.") from None
-    cluster = cfg.get("cluster") or {}
-    return cluster if sum(len(v) for v in cluster.values()) > 0 else None
-
-
-def is_chief() -> bool:
-    """True on the worker that writes the run directory (the chief, or worker 0 without a chief)."""
-    text = os.environ.get("TF_CONFIG", "").strip()
-    if not text:
-        return True
-    cfg = json.loads(text)
-    task = cfg.get("task") or {}
-    kind, index = task.get("type", "worker"), int(task.get("index", 0))
-    if kind == "chief":
-        return True
-    return kind == "worker" and index == 0 and "chief" not in (cfg.get("cluster") or {})
+from .cluster import cluster_spec, is_chief  # noqa: F401  (public here too)
 
 
 def _parse_devices(devices: str | Iterable[str] | None) -> list[str] | None:

@@ -4,7 +4,8 @@
     result.metrics["test_top1_error"]
 
 The pieces, usable alone: `get_strategy` (distribute.py), `prepare_data`
-(the tf.data pipelines of keras_resnet.data at the strategy's global batch),
+(the tf.data pipelines of keras_resnet.data at the strategy's global batch; on Keras's JAX and PyTorch
+backends `data.batches.ArrayBatches`, with no TensorFlow, and keras.distribution on JAX: devices.py),
 `build_model` (the zoo model with the training set's normalisation statistics
 inside, and its input shape and class count taken from the data),
 `compile_model` (SGD + the recipe's schedule, recipes.py; loss; top-1/top-5),
@@ -15,6 +16,7 @@ re-run resumes. The run's settings are a `TrainConfig` (config.py).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -24,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import recipes, rundir
+from . import cluster, recipes, rundir
 from .card import CARD_FILE, REQUIRED, model_card, read_card
+from .cluster import is_chief
 from .config import TrainConfig, _dataset_name, check_config
-from .distribute import get_strategy, is_chief, per_replica_batch  # noqa: F401  (get_strategy is public here)
 from .fit import check_fit
 
 if TYPE_CHECKING:
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
 
     from .._typing import History
     from ..data import ImageData
+    from ..data.batches import ArrayBatches
+
+    Batches = tf.data.Dataset | ArrayBatches
 
 EVAL_BATCH = 256
 
@@ -43,12 +48,13 @@ EVAL_BATCH = 256
 @dataclasses.dataclass
 class PreparedData:
     data: ImageData
-    train_ds: tf.data.Dataset         # batched
-    val_ds: tf.data.Dataset | None    # batched, or None
-    test_ds: tf.data.Dataset          # batched
+    train_ds: Batches                 # batched: a tf.data.Dataset (TensorFlow) or ArrayBatches (JAX, PyTorch)
+    val_ds: Batches | None            # batched, or None
+    test_ds: Batches                  # batched
     steps_per_epoch: int
     batch_size: int                   # global
     per_replica_batch: int
+    backend: str = "tensorflow"       # the Keras backend the pipelines are for
 
 
 @dataclasses.dataclass
@@ -63,8 +69,18 @@ class TrainResult:
 # --------------------------------------------------------------------------- the pieces
 
 
-def prepare_data(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> PreparedData:
-    """Load the dataset and build its batched pipelines at the global batch size."""
+def backend() -> str:
+    """The Keras backend in use: "tensorflow", "jax" or "torch"."""
+    import keras
+
+    return keras.backend.backend()
+
+
+def prepare_data(config: TrainConfig, strategy: Any = None) -> PreparedData:
+    """Load the dataset and build its batched pipelines at the global batch size.
+
+    `strategy`: a tf.distribute strategy on TensorFlow; a keras.distribution.DataParallel on JAX (or None).
+    """
     from .. import data as data_lib
 
     if isinstance(config.dataset, (str, pathlib.PurePath)):
@@ -72,6 +88,10 @@ def prepare_data(config: TrainConfig, strategy: tf.distribute.Strategy | None = 
                              validation_split=config.validation_split, seed=config.seed)
     else:
         data = config.dataset
+    if backend() != "tensorflow":
+        return _prepare_arrays(config, data, strategy)
+    from .distribute import per_replica_batch
+
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     local = per_replica_batch(config.batch_size, strategy) if strategy is not None else config.batch_size
     augment = data_lib.default_augment(data) if config.augment is None else bool(config.augment)
@@ -96,6 +116,36 @@ def prepare_data(config: TrainConfig, strategy: tf.distribute.Strategy | None = 
     val = data.validation if data.num_validation else None
     return PreparedData(data, batched(data.train, True), batched(val, False), batched(data.test, False),
                         max(1, steps), config.batch_size, local)
+
+
+def _prepare_arrays(config: TrainConfig, data: ImageData, distribution: Any) -> PreparedData:
+    """prepare_data on Keras's JAX / PyTorch backends: ArrayBatches over the in-memory arrays, no TensorFlow."""
+    from .. import data as data_lib
+    from ..data.batches import ArrayBatches
+
+    if data.arrays is None:
+        raise ValueError(f"dataset {data.name!r} is read through tf.data (a tensorflow-datasets name or an image "
+                         f"folder), which needs the TensorFlow backend; on the {backend()} backend use an in-memory "
+                         "source (.npz, CIFAR python batches, IDX files) or --backend tensorflow")
+    replicas = len(distribution.device_mesh.devices.ravel()) if distribution is not None else 1
+    if config.batch_size % replicas:
+        raise ValueError(f"batch_size {config.batch_size} is the global batch and must be divisible by the number "
+                         f"of devices ({replicas}).")
+    a, drop = data.arrays, replicas > 1
+    augment = data_lib.default_augment(data) if config.augment is None else bool(config.augment)
+    onehot = len(data.class_names) if config.label_smoothing else None
+    if data.num_train < config.batch_size and drop:
+        raise ValueError(f"The training split has {data.num_train} images, fewer than one global batch of "
+                         f"{config.batch_size}.")
+
+    def batches(split: str, training: bool) -> ArrayBatches:
+        return ArrayBatches(a[f"x_{split}"], a[f"y_{split}"], batch_size=config.batch_size, training=training,
+                            augment=augment and training, seed=config.seed, drop_remainder=drop, classes=onehot)
+
+    train = batches("train", True)
+    val = batches("val", False) if data.num_validation else None
+    return PreparedData(data, train, val, batches("test", False), len(train), config.batch_size,
+                        config.batch_size // replicas, backend=backend())
 
 
 def build_model(config: TrainConfig, data: ImageData) -> keras.Model:
@@ -130,9 +180,9 @@ def build_model(config: TrainConfig, data: ImageData) -> keras.Model:
         kwargs.pop("sync_bn"), kwargs.pop("weight_decay", None)
     previous = keras.config.dtype_policy()
     if config.mixed_precision:
-        import tensorflow as tf
+        from .precision import mixed_policy
 
-        keras.config.set_dtype_policy("mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16")
+        keras.config.set_dtype_policy(mixed_policy(backend())[0])
     try:
         return build(config.model, **kwargs)
     finally:
@@ -165,28 +215,14 @@ def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int)
                   steps_per_execution=config.steps_per_execution)
 
 
-def evaluate(model: keras.Model, data_or_ds: ImageData | tf.data.Dataset,
-             batch_size: int = EVAL_BATCH) -> dict[str, Any]:
+def evaluate(model: keras.Model, data_or_ds: ImageData | Batches, batch_size: int = EVAL_BATCH) -> dict[str, Any]:
     """Top-1/top-5 accuracy and error, and the confusion matrix, on an ImageData's test split or a dataset.
 
-    `data_or_ds`: an ImageData (its test split), or a tf.data.Dataset of
-    (image, label) pairs, batched or not; labels as integers or one-hot.
+    `data_or_ds`: an ImageData (its test split), a tf.data.Dataset of (image, label) pairs, batched or not,
+    or ArrayBatches (any backend); labels as integers or one-hot.
     """
-    import tensorflow as tf
-
-    if hasattr(data_or_ds, "test") and hasattr(data_or_ds, "class_names"):
-        from .. import data as data_lib
-
-        ds: tf.data.Dataset = data_lib.pipeline(data_or_ds.test, batch_size=batch_size, training=False)
-    else:
-        ds = data_or_ds
-        if len(ds.element_spec[0].shape) == 3:
-            ds = ds.batch(batch_size)
+    ds, predict = _eval_batches(model, data_or_ds, batch_size)
     classes = int(model.output_shape[-1])
-    @tf.function(reduce_retracing=True)
-    def predict(x):
-        return model(x, training=False)
-
     n, top1, top5 = 0, 0, 0
     confusion = np.zeros((classes, classes), np.int64)
     for x, y in ds:
@@ -207,6 +243,35 @@ def evaluate(model: keras.Model, data_or_ds: ImageData | tf.data.Dataset,
             "examples": n, "confusion": confusion}
 
 
+def _eval_batches(model: keras.Model, data_or_ds: Any, batch_size: int) -> tuple[Any, Any]:
+    """(iterable of (x, y) batches, a function x -> probabilities) for `evaluate`, on the backend in use."""
+    from .. import data as data_lib
+    from ..data.batches import ArrayBatches
+
+    is_data = hasattr(data_or_ds, "test") and hasattr(data_or_ds, "class_names")
+    if isinstance(data_or_ds, ArrayBatches) or (is_data and data_or_ds.test is None):
+        if is_data:
+            if data_or_ds.arrays is None:
+                raise ValueError(f"dataset {data_or_ds.name!r} has no test arrays to evaluate on")
+            a = data_or_ds.arrays
+            data_or_ds = ArrayBatches(a["x_test"], a["y_test"], batch_size=batch_size)
+        return (data_or_ds[i] for i in range(len(data_or_ds))), model.predict_on_batch
+    import tensorflow as tf
+
+    if is_data:
+        ds: tf.data.Dataset = data_lib.pipeline(data_or_ds.test, batch_size=batch_size, training=False)
+    else:
+        ds = data_or_ds
+        if len(ds.element_spec[0].shape) == 3:
+            ds = ds.batch(batch_size)
+
+    @tf.function(reduce_retracing=True)
+    def predict(x):
+        return model(x, training=False)
+
+    return ds, predict
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -215,9 +280,28 @@ def _callbacks(run_dir: pathlib.Path, chief: bool, backup_dir: pathlib.Path) -> 
 
     cbs = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False, double_checkpoint=True)]
     if chief:
-        cbs += [keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-                keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False, profile_batch=0)]
+        if backend() == "tensorflow":
+            board = keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False, profile_batch=0)
+        else:      # Keras's callback writes through tf.summary
+            from .tensorboard import EpochScalars
+
+            board = EpochScalars(run_dir / "tensorboard")
+        cbs += [keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True), board]
     return cbs
+
+
+def _devices(config: TrainConfig) -> tuple[Any, Any]:
+    """(tf.distribute strategy or None, keras.distribution or None) for this run on the backend in use."""
+    if backend() == "tensorflow":
+        from .distribute import get_strategy
+
+        return get_strategy(config.devices), None
+    from .devices import data_parallel
+
+    if cluster.cluster_spec() is not None:
+        raise ValueError(f"TF_CONFIG names a cluster: several hosts train with TensorFlow's "
+                         f"MultiWorkerMirroredStrategy; on the {backend()} backend train on one host.")
+    return None, data_parallel(backend(), config.devices)
 
 
 def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
@@ -248,21 +332,30 @@ def _train(config: TrainConfig) -> TrainResult:
         return _load_finished(run_dir)
 
     keras.utils.set_random_seed(config.seed)
-    strategy = get_strategy(config.devices)
-    prepared = prepare_data(config, strategy)
-    with strategy.scope():
+    strategy, distribution = _devices(config)
+    prepared = prepare_data(config, strategy if strategy is not None else distribution)
+    build_scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with distribution.scope() if distribution is not None else contextlib.nullcontext():   # JAX: fit sharded too
+        return _fit(config, run_dir, cfg, chief, state, prepared, build_scope)
+
+
+def _fit(config: TrainConfig, run_dir: pathlib.Path, cfg: dict[str, Any], chief: bool, state: str,
+         prepared: PreparedData, build_scope: Any) -> TrainResult:
+    with build_scope:     # tf.distribute: variables are made under the strategy; fit follows it by itself
         model = build_model(config, prepared.data)
         compile_model(model, config, prepared.steps_per_epoch)
     epochs, steps, lr, warmup = schedule_info(config, prepared.steps_per_epoch)
 
     if chief:
         rundir.start(run_dir, cfg, state)
-    backup_dir = rundir.backup_dir(run_dir, None if chief else _task_index())
+    backup_dir = rundir.backup_dir(run_dir, None if chief else cluster.task()[1])
     done = rundir.backup_epoch(backup_dir)
     if chief:
         rundir.truncate_history(run_dir / "history.csv", done)
     if done and config.verbose:
         print(f"Resuming {run_dir} after epoch {done} of {epochs}.")
+    if hasattr(prepared.train_ds, "set_epoch"):
+        prepared.train_ds.set_epoch(done)    # a resumed run continues the same permutations
     eval_ds, eval_name = (prepared.val_ds, "validation") if prepared.val_ds is not None else (prepared.test_ds, "test")
     model.fit(prepared.train_ds, epochs=epochs, validation_data=eval_ds, shuffle=False,
               callbacks=_callbacks(run_dir, chief, backup_dir), verbose=config.verbose)
@@ -273,15 +366,19 @@ def _train(config: TrainConfig) -> TrainResult:
     metrics = evaluate(model, prepared.test_ds)
     history = rundir.read_history(run_dir / "history.csv")
     name = f"{config.model}-{prepared.data.name}"
-    card = model_card(model, config, prepared, metrics, name, epochs=epochs, steps=steps, lr=lr, warmup=warmup)
+    card = model_card(model, config, prepared, metrics, name, epochs=epochs, steps=steps, lr=lr, warmup=warmup,
+                      backend=prepared.backend, dtype_policy=model.dtype_policy.name,
+                      **_precision_reason(config, prepared.backend))
     rundir.write_run(run_dir, model, card, history=history, title=name, eval_name=eval_name)
     return TrainResult(model, history, run_dir, card["metrics"], card)
 
 
-def _task_index() -> int:
-    import json
+def _precision_reason(config: TrainConfig, name: str) -> dict[str, str]:
+    if not config.mixed_precision:
+        return {}
+    from .precision import mixed_policy
 
-    return int(json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {}).get("index", 0))
+    return {"precision": mixed_policy(name)[1]}
 
 
 def _load_finished(run_dir: pathlib.Path) -> TrainResult:
