@@ -1,5 +1,6 @@
 """Writing files so that a reader never sees half of one: write a temporary sibling, then rename; and reading
-the JSON files a person may hand over (model cards, run configs) within a size and a nesting limit.
+what a person may hand over within limits: JSON (model cards, run configs) within a size and a nesting
+limit, images within a pixel budget (`pixel_budget`, `check_image_file`).
 
 Every file this package writes (run directories, reports, tables, JSON, figures) goes through here, so a
 process killed mid-write leaves the previous file intact.
@@ -13,6 +14,8 @@ import os
 import pathlib
 import re
 import shutil
+import threading
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +83,64 @@ def read_json(path: StrPath, what: str = "JSON file", *, max_bytes: int = MAX_JS
         raise ValueError(f"{where} is not valid JSON ({e}); expected a {what}") from None
     except RecursionError:   # not reached after the depth check; kept so no traceback can escape
         raise ValueError(f"{where} nests too deep to parse; expected a {what}") from None
+
+
+# The largest image decoded: 50 megapixels (e.g. 8660 x 5773), ~150 MB as RGB, ~200 MB as RGBA while converting.
+# Larger than any camera photo people usually share (12-48 MP) and far below what a decompression bomb claims.
+# PIL's own guard (Image.MAX_IMAGE_PIXELS, ~89 MP warning, ~179 MP error) is looser and only warns in between.
+MAX_IMAGE_PIXELS = 50_000_000
+_BUDGET_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def pixel_budget(max_pixels: int | None = None) -> Iterator[None]:
+    """While the block runs, Pillow decodes no image of more than `max_pixels` (default MAX_IMAGE_PIXELS).
+
+    Sets `PIL.Image.MAX_IMAGE_PIXELS` to the limit and makes its DecompressionBombWarning an error (Pillow
+    warns above the limit and raises only above twice it), restoring both afterwards. Pillow checks that
+    value wherever it allocates: in `Image.open` (also for the image an ICO / ICNS embeds, decoded there),
+    for GIF frames larger than the screen, for TIFF tiles. Holds a lock for the block: decodes are one at a
+    time (the demo's threads), which also keeps two large images from being decoded at once.
+    """
+    from PIL import Image
+
+    limit = MAX_IMAGE_PIXELS if max_pixels is None else int(max_pixels)
+    with _BUDGET_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = limit
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+
+
+def check_image_file(path: StrPath, max_pixels: int | None = None) -> None:
+    """ValueError naming `path` when decoding the image in it would make more than `max_pixels` pixels (default
+    MAX_IMAGE_PIXELS), every frame of an animated GIF counted (TensorFlow's decode_image decodes them all).
+
+    Reads the header with Pillow under `pixel_budget`: nothing is decoded. A file Pillow cannot parse passes
+    (the decoder that reads it next says what is wrong with it); a file Pillow refuses as too large does not.
+    """
+    from PIL import Image
+
+    limit = MAX_IMAGE_PIXELS if max_pixels is None else int(max_pixels)
+    with pixel_budget(limit):
+        try:
+            with Image.open(path) as img:
+                w, h = img.size
+                frames = img.n_frames if img.format == "GIF" else 1
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            found = re.search(r"\((\d+) pixels\)", str(e))
+            held = f"an image of {int(found.group(1)):,} pixels" if found else "an image larger than the limit"
+            raise ValueError(f"image {path} holds {held}, more than the limit of {limit:,} pixels "
+                             "(keras_resnet.io.MAX_IMAGE_PIXELS); not decoded") from None
+        except Exception:  # noqa: BLE001  not an image Pillow reads: left to the decoder's own error
+            return
+    if w * h * frames > limit:
+        what = f"{frames:,} frames of {w}x{h}" if frames > 1 else f"{w}x{h}"
+        raise ValueError(f"image {path} is {what} = {w * h * frames:,} pixels, more than the limit of {limit:,} "
+                         "(keras_resnet.io.MAX_IMAGE_PIXELS); not decoded")
 
 
 def _temporary(path: pathlib.Path) -> pathlib.Path:

@@ -120,8 +120,11 @@ def readable_upload_errors(image):
     decode = image.preprocess
 
     def preprocess(payload):
+        from ..deploy.images import pixel_budget
+
         try:
-            return decode(payload)
+            with pixel_budget():   # Gradio opens the upload with PIL, which decodes an ICO's embedded image there
+                return decode(payload)
         except Exception as e:  # PIL's UnidentifiedImageError, DecompressionBombError, OSError, ...
             name = getattr(payload, "orig_name", None) or "this file"
             path = getattr(payload, "path", None)

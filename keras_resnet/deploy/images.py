@@ -4,8 +4,13 @@ Paths, encoded bytes, PIL images and arrays in any mode (RGBA and palette compos
 scaled to 8 bits, floats in [0, 1] scaled up, EXIF orientation applied), converted to the model's channels
 and resized to its input.
 
-Files are untrusted input: the size an image's header claims is checked before any pixel is decoded
-(`MAX_IMAGE_PIXELS`), and every way a file can fail to decode is one ValueError naming the file.
+Files are untrusted input. Every decode runs under a pixel budget (`pixel_budget`: Pillow's own
+`Image.MAX_IMAGE_PIXELS` set to the package's `MAX_IMAGE_PIXELS`, 50 MP, its DecompressionBombWarning an
+error; both in keras_resnet.io), so what a container hides behind a small header (an ICO or ICNS whose directory says 16x16 but holds a
+12000x12000 PNG, which Pillow decodes inside `Image.open`; a GIF frame larger than its screen; a TIFF tile)
+is refused by Pillow's check at this limit before it is allocated. The size of the frame that will be decoded
+(the first: an animation, a multi-page TIFF or an MPO gives its first frame) is checked too, before `load()`.
+Every way a file can fail to decode is one ValueError naming the file.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ from __future__ import annotations
 import io
 import os
 import pathlib
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..io import MAX_IMAGE_PIXELS, pixel_budget  # noqa: F401  (re-exported: the package's limit and budget)
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -24,10 +32,6 @@ if TYPE_CHECKING:
 
     from .._typing import ImageInput, ShapeLike, StrPath
 
-# The largest image decoded: 50 megapixels (e.g. 8660 x 5773), ~150 MB as RGB, ~200 MB as RGBA while converting.
-# Larger than any camera photo people usually share (12-48 MP) and far below what a decompression bomb claims.
-# PIL's own guard (Image.MAX_IMAGE_PIXELS, ~89 MP warning, ~179 MP error) is looser and only warns in between.
-MAX_IMAGE_PIXELS = 50_000_000
 FORMATS_HINT = "expected a PNG, JPEG, BMP, GIF, TIFF or WebP file"
 
 
@@ -55,8 +59,23 @@ def _too_large(name: str, size: tuple[int, ...], max_pixels: int) -> ValueError:
                       f"{max_pixels:,} (keras_resnet.deploy.images.MAX_IMAGE_PIXELS); not decoded")
 
 
+def _bomb(name: str, src: io.BytesIO | pathlib.Path, error: Exception, max_pixels: int) -> ValueError:
+    """Pillow refused an image over the budget: say what it holds (its header's WxH when that is the image)."""
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    pixels = int(found.group(1)) if found else None
+    size = _header_size(src)
+    if size and (pixels is None or size[0] * size[1] == pixels):
+        return _too_large(name, size, max_pixels)
+    held = f"an image of {pixels:,} pixels" if pixels else "an image larger than the limit"
+    claims = f" behind a header that claims {size[0]}x{size[1]}" if size else ""
+    return ValueError(f"image {name} holds {held}{claims}, more than the limit of {max_pixels:,} "
+                      "(keras_resnet.deploy.images.MAX_IMAGE_PIXELS); not decoded")
+
+
 def _decode(image: StrPath | bytes, max_pixels: int) -> Image.Image:
-    """A path or encoded bytes -> a decoded PIL image, EXIF orientation applied; one ValueError otherwise."""
+    """A path or encoded bytes -> a decoded PIL image, EXIF orientation applied; one ValueError otherwise.
+
+    Everything from `Image.open` on runs under `pixel_budget(max_pixels)`."""
     from PIL import Image, UnidentifiedImageError
 
     src: io.BytesIO | pathlib.Path
@@ -73,35 +92,38 @@ def _decode(image: StrPath | bytes, max_pixels: int) -> Image.Image:
             raise FileNotFoundError(f"image not found: {name}")
         if src.stat().st_size == 0:
             raise ValueError(f"image {name} is empty (0 bytes); {FORMATS_HINT}")
-    try:
-        img = Image.open(src)                      # parses the header only
-    except Image.DecompressionBombError as e:      # PIL's own guard (far above ours): say what it claims
-        size = _header_size(src)
-        raise (_too_large(name, size, max_pixels) if size else ValueError(f"image {name}: {e}")) from None
-    except UnidentifiedImageError:
-        raise ValueError(f"cannot decode image {name}: not a recognised image format; {FORMATS_HINT}") from None
-    except Exception as e:  # noqa: BLE001  PIL's parsers raise many types (SyntaxError, struct.error, ...)
-        raise ValueError(f"cannot decode image {name}: {_reason(e)}; {FORMATS_HINT}") from None
-    try:
-        w, h = img.size
-        if w * h > max_pixels:                     # before a single pixel is decoded
-            raise _too_large(name, (w, h), max_pixels)
-        if w < 1 or h < 1:
-            raise ValueError(f"image {name} claims {w}x{h} pixels: nothing to decode")
+    bomb = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+    with pixel_budget(max_pixels):
         try:
-            img.load()
-            return _normalize(_upright(img))
-        except Exception as e:  # noqa: BLE001  truncated data, broken streams, modes PIL cannot convert
-            raise ValueError(f"cannot decode image {name} ({img.format} {w}x{h}, mode {img.mode}): {_reason(e)}; "
-                             f"{FORMATS_HINT}") from None
-    finally:
-        img.close()
+            img = Image.open(src)                  # the header; an ICO's embedded PNG is decoded here, in budget
+        except bomb as e:
+            raise _bomb(name, src, e, max_pixels) from None
+        except UnidentifiedImageError:
+            raise ValueError(f"cannot decode image {name}: not a recognised image format; {FORMATS_HINT}") from None
+        except Exception as e:  # noqa: BLE001  PIL's parsers raise many types (SyntaxError, struct.error, ...)
+            raise ValueError(f"cannot decode image {name}: {_reason(e)}; {FORMATS_HINT}") from None
+        try:
+            w, h = img.size                        # the first frame's: the one decoded
+            if w * h > max_pixels:                 # before a single pixel is decoded
+                raise _too_large(name, (w, h), max_pixels)
+            if w < 1 or h < 1:
+                raise ValueError(f"image {name} claims {w}x{h} pixels: nothing to decode")
+            try:
+                img.load()
+                return _normalize(_upright(img))
+            except bomb as e:                      # a frame or tile larger than the header said
+                raise _bomb(name, src, e, max_pixels) from None
+            except Exception as e:  # noqa: BLE001  truncated data, broken streams, modes PIL cannot convert
+                raise ValueError(f"cannot decode image {name} ({img.format} {w}x{h}, mode {img.mode}): "
+                                 f"{_reason(e)}; {FORMATS_HINT}") from None
+        finally:
+            img.close()
 
 
 def _header_size(src: io.BytesIO | pathlib.Path) -> tuple[int, ...] | None:
-    """(width, height) an image header claims, read without PIL's decompression-bomb check; None if unknown.
+    """(width, height) an image header claims, for the error message only; None if unknown.
 
-    Only used to word the error when PIL itself refused the file as a bomb (its message gives pixels only).
+    Called under the pixel budget (a plugin that decodes while opening, like ICO's, is refused again).
     """
     from PIL import Image
 
@@ -112,14 +134,18 @@ def _header_size(src: io.BytesIO | pathlib.Path) -> tuple[int, ...] | None:
     else:
         with open(src, "rb") as f:
             data = f.read(1 << 20)
-    for fmt in Image.ID:
-        factory, accept = Image.OPEN[fmt]
-        if accept and not accept(data[:16]):
-            continue
-        try:
-            return tuple(factory(io.BytesIO(data), "").size)   # "": no file name (what PIL makes of None)
-        except Exception:  # noqa: BLE001  not this format
-            continue
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, 1   # nothing is decoded while reading headers
+    try:
+        for fmt in Image.ID:
+            factory, accept = Image.OPEN[fmt]
+            if accept and not accept(data[:16]):
+                continue
+            try:
+                return tuple(factory(io.BytesIO(data), "").size)   # "": no file name (what PIL makes of None)
+            except Exception:  # noqa: BLE001  not this format
+                continue
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
     return None
 
 
@@ -176,8 +202,8 @@ def load_image(image: ImageInput, input_shape: ShapeLike | None = None, max_pixe
     Any mode is accepted (RGBA and palette are composited on white, 16-bit is scaled to 8 bits, the EXIF
     orientation is applied, an animation gives its first frame).
     `input_shape`: the model's (H, W, C); C=1 gives grayscale, C=3 colour; H, W (when not None)
-    resize with bilinear filtering. `max_pixels` (default MAX_IMAGE_PIXELS): a file whose header claims
-    more pixels is refused before decoding. Raises FileNotFoundError (no such file) or ValueError naming the
+    resize with bilinear filtering. `max_pixels` (default MAX_IMAGE_PIXELS): no image of more pixels is
+    decoded, whatever its header claims (`pixel_budget`). Raises FileNotFoundError (no such file) or ValueError naming the
     file and what is wrong with it (not an image, truncated, too large, ...).
     """
     from PIL import Image
