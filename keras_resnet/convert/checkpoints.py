@@ -13,6 +13,7 @@ counters are dropped (they do not affect inference).
 from __future__ import annotations
 
 import pathlib
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -63,9 +64,16 @@ def _read_torch(path: pathlib.Path) -> dict[str, np.ndarray]:
             f".safetensors checkpoints need no torch."
         ) from None
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # corrupt zip/pickle, truncated file, objects other than tensors
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        with warnings.catch_warnings():   # torch warns on a TorchScript archive, then refuses it: one message, below
+            warnings.filterwarnings("ignore", message=".*TorchScript archive", category=UserWarning)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # corrupt zip/pickle, truncated file, objects other than tensors, TorchScript
+        if "TorchScript" in str(e):
+            raise ValueError(
+                f"{path} is a TorchScript archive (a scripted or traced model), not a state dict; it is not loaded "
+                f"(weights_only=True refuses it). Save the weights with torch.save(model.state_dict(), ...)."
+            ) from None
+        reason = _first_line(e)
         raise ValueError(
             f"Cannot read {path} as a PyTorch checkpoint ({type(e).__name__}: {reason[:300]}). "
             f"Expected a file written by torch.save holding a state dict (tensors only: it is loaded with "
@@ -87,6 +95,10 @@ def _read_torch(path: pathlib.Path) -> dict[str, np.ndarray]:
             out[str(key)] = value.detach().cpu().to(torch.float32).numpy() if value.is_floating_point() \
                 else value.detach().cpu().numpy()
     return out
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def _read_safetensors(path: pathlib.Path) -> dict[str, np.ndarray]:
