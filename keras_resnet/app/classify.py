@@ -115,11 +115,10 @@ def predict(entry, image, backend="Keras"):
 
     if backend not in entry.backends:
         raise ValueError(f"{entry.name} has no {backend} backend; it has {', '.join(entry.backends)}")
+    predictor, load_s = get_predictor(entry, backend)   # first: loading compares the card with the model
     t0 = time.perf_counter()
-    x = prepare_image(image, entry.input_shape)
+    x = prepare_image(image, entry.input_shape)         # the card's input shape, now known to be the model's
     t1 = time.perf_counter()
-    predictor, load_s = get_predictor(entry, backend)
-    t2 = time.perf_counter()
     p = np.asarray(predictor.predict(x[None]), np.float64)[0]
     t3 = time.perf_counter()
     if not np.isfinite(p).all():
@@ -127,4 +126,4 @@ def predict(entry, image, backend="Keras"):
     names = entry.class_names
     if len(p) != len(names):
         raise ValueError(f"{entry.name} outputs {len(p)} scores but its card names {len(names)} classes")
-    return {n: float(v) for n, v in zip(names, p)}, t1 - t0, t3 - t2, load_s, x
+    return {n: float(v) for n, v in zip(names, p)}, t1 - t0, t3 - t1, load_s, x

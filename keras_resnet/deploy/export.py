@@ -301,6 +301,15 @@ def _load_dataset(source: Any, card: Mapping[str, Any] | None, what: str) -> Any
         spec = dict(((card or {}).get("dataset") or {}).get("spec") or {})
         if not spec.get("source"):
             return None
+        if not _tfds_name(spec["source"]) or spec.get("data_dir") is not None:
+            # a card is information: a path in it is never read unless the user passes it
+            option = "--representative-data / representative_data" if what == "int8 calibration" else \
+                "--eval-data / eval_data"
+            raise ValueError(f"the model card names the dataset {str(spec['source'])[:200]!r}"
+                             + (f" in data_dir {str(spec['data_dir'])[:200]!r}" if spec.get("data_dir") else "")
+                             + f" for {what}; paths in a model card are not read unless you pass them: pass "
+                             f"{option} with that dataset" + (", or --no-check" if what != "int8 calibration" else ""))
+        spec.pop("data_dir", None)
         try:
             return data_lib.load(spec.pop("source"), **{k: spec[k] for k in
                                                         ("data_dir", "validation_split", "image_size", "seed")
@@ -314,6 +323,14 @@ def _load_dataset(source: Any, card: Mapping[str, Any] | None, what: str) -> Any
         spec = dict(source)
         return data_lib.load(spec.pop("source"), **spec)
     return source
+
+
+def _tfds_name(source: Any) -> bool:
+    """Whether a card's dataset source is a tensorflow-datasets name (`cifar10`, `mnist:3.*.*`), not a path."""
+    import re
+
+    return (isinstance(source, str) and re.fullmatch(r"[a-z][a-z0-9_]*(/[a-z0-9_.]+)?(:[0-9*.]+)?", source) is not None
+            and not pathlib.Path(source).exists())
 
 
 def _arrays(source: Any, split: str, limit: int, seed: int = 0) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -398,8 +415,10 @@ def export(model: keras.Model | StrPath, output_dir: StrPath | None = None, *,
     if len(class_names) != keras_model.output_shape[-1]:
         raise ValueError(f"got {len(class_names)} class names for a model with {keras_model.output_shape[-1]} outputs")
     shape = tuple(input_shape or keras_model.input_shape[1:])
-    if None in shape and card:
-        shape = tuple(card["input_shape"])
+    if None in shape and card:   # a dynamic-input model: the sizes it leaves open from its (checked) card
+        shape = tuple(c if m is None else m for m, c in zip(shape, card["input_shape"]))
+        check_fit(keras_model.input_shape[1:], None, shape, model=str(model), data="its model_card.json",
+                  fix="a model card must describe the model beside it (fix or remove the card)")
     if None in shape:
         raise ValueError(f"the model's input shape {shape} has unknown sizes; pass input_shape=(H, W, C)")
     targets = {f: out_dir / FORMATS[f] for f in formats}

@@ -183,7 +183,7 @@ class KerasPredictor(Predictor):
 
     def __init__(self, model: keras.Model | StrPath, class_names: Sequence[str] | None = None,
                  input_shape: Sequence[int] | None = None) -> None:
-        import tensorflow as tf
+        from ..backend_ops import forward
 
         path: StrPath = ""
         net: keras.Model = model
@@ -193,10 +193,11 @@ class KerasPredictor(Predictor):
             class_names = [f"class_{i}" for i in range(net.output_shape[-1])]
         self.model = net
         shape = input_shape or net.input_shape[1:]
-        if None in tuple(shape):
+        if None in tuple(shape):   # a dynamic-input model: the sizes it leaves open from its (checked) card
             card = read_model_card(path) if path else None
-            shape = tuple(card["input_shape"]) if card else shape
-        self._call = tf.function(lambda x: net(tf.cast(x, tf.float32), training=False), reduce_retracing=True)
+            if card:
+                shape = tuple(c if m is None else m for m, c in zip(shape, card["input_shape"]))
+        self._call = forward(net)      # compiled for the Keras backend in use (tf.function, jax.jit, torch)
         self._finish(path or f"<{net.name}>", shape, net.output_shape[-1], class_names)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:

@@ -49,7 +49,9 @@ def run_dir(tmp_path_factory):
 def exported(run_dir):
     from keras_resnet.deploy.export import export
 
-    report = export(run_dir, formats=["savedmodel", "tflite", "tflite-fp16", "tflite-int8"], verbose=False)
+    blobs = str(run_dir.parent / "blobs.npz")   # the card names it, but a card's paths are read only when passed
+    report = export(run_dir, formats=["savedmodel", "tflite", "tflite-fp16", "tflite-int8"], verbose=False,
+                    representative_data=blobs, eval_data=blobs)
     return run_dir, report
 
 
@@ -191,9 +193,20 @@ def test_existing_outputs_are_refused_and_overwrite_replaces(exported, capsys):
     err = capsys.readouterr().err.strip()
     assert "already exists" in err and "--overwrite" in err and len(err.splitlines()) == 1
     assert (run / "model.tflite").read_bytes() == before
-    assert main(["export", str(run), "--format", "tflite", "--overwrite"]) == 0
+    assert main(["export", str(run), "--format", "tflite", "--overwrite", "--eval-data", str(run.parent / "blobs.npz")]) == 0
     assert (run / "model.tflite").stat().st_size > 1000
     assert set(json.loads((run / "parity.json").read_text())["formats"]) >= {"savedmodel", "tflite-int8"}
+
+
+def test_the_cards_dataset_path_is_not_read_unless_passed(exported, tmp_path, capsys):
+    """A model card is information: export names the dataset path it holds and asks for it, reading nothing."""
+    from keras_resnet.cli import main
+
+    run = exported[0]
+    assert main(["export", str(run), "--format", "tflite", "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "blobs.npz" in err[0] and "--eval-data" in err[0], err
+    assert not (tmp_path / "out").exists()
 
 
 def test_failed_parity_writes_nothing_unless_kept(exported, tmp_path, monkeypatch):
@@ -203,11 +216,13 @@ def test_failed_parity_writes_nothing_unless_kept(exported, tmp_path, monkeypatc
     monkeypatch.setitem(parity.THRESHOLDS, "tflite-fp16", {"max_abs_diff": 0.0})
     out = tmp_path / "out"
     with pytest.raises(ParityError, match="tflite-fp16"):
-        export(exported[0] / "model.keras", out, formats=["tflite-fp16"], verbose=False)
+        export(exported[0] / "model.keras", out, formats=["tflite-fp16"], verbose=False,
+               eval_data=str(exported[0].parent / "blobs.npz"))
     assert not (out / "model_fp16.tflite").exists()
     assert json.loads((out / "parity.json").read_text())["formats"]["tflite-fp16"]["passed"] is False
     with pytest.raises(ParityError, match="kept anyway"):
-        export(exported[0] / "model.keras", out, formats=["fp16"], keep_failed=True, verbose=False)
+        export(exported[0] / "model.keras", out, formats=["fp16"], keep_failed=True, verbose=False,
+               eval_data=str(exported[0].parent / "blobs.npz"))
     assert (out / "model_fp16.tflite").exists()
     assert not [p for p in os.listdir(out) if p.startswith(".")]
 
