@@ -15,9 +15,11 @@ def register(sub):
     p.add_argument("--output", "-o", help="output directory (default: the model's folder)")
     p.add_argument("--representative-data", metavar="DATASET",
                    help="int8 calibration images: a tfds name or a path keras_resnet.data.load reads "
-                        "(default: the training set named in model_card.json)")
+                        "(default: the training set of the tfds dataset named in model_card.json; a path named "
+                        "there is read only when passed here)")
     p.add_argument("--eval-data", metavar="DATASET",
-                   help="held-out images for the parity check (default: the model card's test split)")
+                   help="held-out images for the parity check (default: the test split of the tfds dataset named "
+                        "in model_card.json; a path named there is read only when passed here)")
     p.add_argument("--num-representative", type=int, default=200, help="calibration images for int8 (default 200)")
     p.add_argument("--max-eval", type=int, default=2000, help="held-out images for the parity check (default 2000)")
     p.add_argument("--top-k", type=int, default=5, help="k of the SavedModel's top_k outputs (default 5)")
