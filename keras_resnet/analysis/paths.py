@@ -53,7 +53,8 @@ def path_gradients(model, x, y, *, lengths=None, samples=10, batch_size=32, seed
     Returns rows dict(length, sample, blocks, magnitude).
     """
     import keras
-    import tensorflow as tf
+
+    from ..backend_ops import value_and_gradient
 
     routed, blocks = instrument(model, routed=True)
     res = [b for b in blocks if b.residual]
@@ -66,13 +67,9 @@ def path_gradients(model, x, y, *, lengths=None, samples=10, batch_size=32, seed
         raise ValueError(f"path lengths must be in 0..{n} (the model has {n} residual blocks), got {bad}.")
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=_from_logits(model), reduction="sum")
 
-    @tf.function(reduce_retracing=True)
     def grad_norms(images, labels):
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            loss = loss_fn(labels, routed(images, training=False))
-        g = tape.gradient(loss, images)
-        return tf.sqrt(tf.reduce_sum(tf.square(g), axis=[1, 2, 3]))
+        _, g = value_and_gradient(lambda t: loss_fn(labels, routed(t, training=False)), images)
+        return np.sqrt(np.square(g.astype(np.float64)).sum(axis=(1, 2, 3)))
 
     rng = np.random.default_rng(seed)
     bar = keras.utils.Progbar(len(lengths) * samples, unit_name="path") if progress else None
@@ -84,7 +81,7 @@ def path_gradients(model, x, y, *, lengths=None, samples=10, batch_size=32, seed
                 b.switch.route.assign(1.0 if i in chosen else 0.0)
             idx = np.arange(start, start + batch_size) % len(x)
             start = (start + batch_size) % len(x)
-            norms = grad_norms(tf.constant(x[idx]), tf.constant(y[idx]))
+            norms = grad_norms(x[idx], y[idx])
             rows.append(dict(length=k, sample=s, blocks=" ".join(res[i].name for i in sorted(chosen)),
                              magnitude=float(np.mean(norms))))
             if bar:

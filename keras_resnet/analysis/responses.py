@@ -43,7 +43,8 @@ def response_layers(model):
 def layer_responses(model, x, y=None, *, batch_size=128, progress=True):
     """Std of each 3x3 layer's response on the images `x` (Fig. 7); rows dict(index, layer, std), in order."""
     import keras
-    import tensorflow as tf
+
+    from ..backend_ops import forward
 
     if y is not None:
         check_fit(model, x, y)
@@ -53,20 +54,16 @@ def layer_responses(model, x, y=None, *, batch_size=128, progress=True):
     nodes = _nodes(model)
     probe = keras.Model(model.input, [nodes[n].output_tensors[0] for n in names], name=f"{model.name}_responses")
 
-    @tf.function(reduce_retracing=True)
-    def moments(images):
-        outs = probe(images, training=False)
-        return [tf.stack([tf.reduce_sum(o), tf.reduce_sum(tf.square(o))]) for o in outs], \
-               [tf.cast(tf.size(o), tf.float64) for o in outs]
+    outputs = forward(probe)
 
     totals = np.zeros((len(names), 2))
     counts = np.zeros(len(names))
     batches = range(0, len(x), batch_size)
     bar = keras.utils.Progbar(len(batches), unit_name="batch") if progress else None
     for start in batches:
-        batch_moments, sizes = moments(tf.constant(x[start:start + batch_size]))
-        totals += np.array([m.numpy() for m in batch_moments], dtype=np.float64)
-        counts += np.array([s.numpy() for s in sizes])
+        outs = [np.asarray(o, np.float64) for o in outputs(x[start:start + batch_size])]
+        totals += np.array([[o.sum(), np.square(o).sum()] for o in outs])
+        counts += np.array([o.size for o in outs])
         if bar:
             bar.add(1)
     mean = totals[:, 0] / counts

@@ -7,8 +7,8 @@ ReLU(sum_k weight_k A^k). Here A is the output of the network's last stage (He e
 CIFAR net, conv5_x of an ImageNet net; for v2 the final BN-ReLU before pooling), so the map has the
 resolution of that stage (8x8 for a 32x32 CIFAR input), upsampled to the image's size and overlaid on it.
 
-It is computed with the Keras model of the folder (`model.keras`, the one /predict caches) through
-`tf.GradientTape` over a functional sub-model that outputs [feature map, class scores]; TFLite has no
+It is computed with the Keras model of the folder (`model.keras`, the one /predict caches), cut at the
+feature layer, with the gradient of the Keras backend in use (keras_resnet.backend_ops); TFLite has no
 gradients, so the backend switch of the page does not apply here.
 """
 
@@ -59,46 +59,56 @@ def feature_layer(model):
 class GradCAM:
     """Grad-CAM of one Keras model for one input shape: `run(x, rank, cls)` -> (map h x w, probabilities, class).
 
-    The class explained is `cls` when >= 0, else the one ranked `rank` (1 = predicted) by the model itself,
-    chosen inside the same forward pass. One traced tf.function with a fixed input signature.
+    The class explained is `cls` when >= 0, else the one ranked `rank` (1 = predicted) by the model itself.
+    The model is cut at the feature layer into `features` (image -> A, compiled once) and `head` (A -> scores);
+    dy^c/dA comes from `backend_ops.value_and_gradient`, so it runs on every Keras backend.
     """
 
     def __init__(self, model, input_shape):
         import keras
-        import tensorflow as tf
+
+        from ..backend_ops import forward
 
         self.layer = feature_layer(model)
-        features = model.get_layer(self.layer).output
-        head = model.layers[-1]
-        activation = getattr(getattr(head, "activation", None), "__name__", None)
-        dense_softmax = isinstance(head, keras.layers.Dense) and activation == "softmax"
-        outputs = [features, model.outputs[0]] + ([head.input] if dense_softmax else [])
-        sub = keras.Model(model.input, outputs, name=f"{model.name}_gradcam")   # one tensor in: called with one
-        self.feature_shape = tuple(features.shape[1:])
+        fmap = model.get_layer(self.layer).output
+        last = model.layers[-1]
+        activation = getattr(getattr(last, "activation", None), "__name__", None)
+        self._dense_softmax = isinstance(last, keras.layers.Dense) and activation == "softmax"
+        self._logits = activation in (None, "linear")
+        self._last = last
+        self.features = forward(keras.Model(model.input, fmap, name=f"{model.name}_gradcam_features"))
+        outputs = [model.outputs[0]] + ([last.input] if self._dense_softmax else [])
+        self.head = keras.Model(fmap, outputs, name=f"{model.name}_gradcam_head")
+        self.feature_shape = tuple(fmap.shape[1:])
         self.num_classes = int(model.outputs[0].shape[-1])
+        self.run(np.zeros((1, *input_shape), np.uint8), 1, -1)     # compile once, off the clock
 
-        @tf.function(input_signature=[tf.TensorSpec((1, *input_shape), tf.uint8),
-                                      tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)])
-        def run(x, rank, cls):
-            with tf.GradientTape() as tape:
-                out = sub(tf.cast(x, tf.float32), training=False)
-                fmap, probs = out[0], out[1]
-                if dense_softmax:          # y^c: the logit, the Dense layer without its softmax
-                    scores = tf.matmul(out[2], head.kernel) + (head.bias if head.use_bias else 0.0)
-                elif activation in (None, "linear"):
-                    scores, probs = probs, tf.nn.softmax(probs)
-                else:
-                    scores = probs
-                order = tf.argsort(probs[0], direction="DESCENDING")
-                target = tf.where(cls >= 0, cls, tf.gather(order, rank - 1))
-                score = tf.gather(scores[0], target)
-            grads = tape.gradient(score, fmap)
-            weights = tf.reduce_mean(grads, axis=(1, 2))                   # alpha_k^c
-            cam = tf.nn.relu(tf.reduce_sum(fmap * weights[:, None, None, :], axis=-1))[0]
-            return cam, probs[0], target
+    def _scores(self, fmap):
+        """(y, probabilities) from the feature map: y the logits (the Dense layer without its softmax)."""
+        from keras import ops
 
-        self.run = run
-        run(tf.zeros((1, *input_shape), tf.uint8), tf.constant(1), tf.constant(-1))   # trace once, off the clock
+        out = self.head(fmap, training=False)
+        out = out if isinstance(out, (list, tuple)) else [out]
+        if self._dense_softmax:
+            last = self._last
+            logits = ops.matmul(out[1], last.kernel)
+            return (logits + last.bias if last.use_bias else logits), out[0]
+        if self._logits:
+            return out[0], ops.softmax(out[0])
+        return out[0], out[0]
+
+    def run(self, x, rank, cls):
+        from keras import ops
+
+        from ..backend_ops import value_and_gradient
+
+        fmap = self.features(np.asarray(x))
+        probs = np.asarray(ops.convert_to_numpy(self._scores(ops.convert_to_tensor(fmap))[1]), np.float64)[0]
+        target = int(cls) if cls >= 0 else int(np.argsort(-probs, kind="stable")[int(rank) - 1])
+        _, grads = value_and_gradient(lambda f: ops.take(self._scores(f)[0], target, axis=1), fmap)
+        weights = grads.mean(axis=(1, 2))                                       # alpha_k^c
+        cam = np.maximum((fmap * weights[:, None, None, :]).sum(-1), 0)[0]
+        return cam.astype(np.float32), probs, target
 
 
 def gradcam_for(entry):
@@ -147,8 +157,6 @@ def explain(entry, image, rank=1, class_name=None):
     resolution, scaled to [0, 1]), class_, rank, probability, layer, feature_shape, zero (the map is 0
     everywhere), seconds (this request) and load_seconds (loading and tracing on first use, else 0).
     """
-    import tensorflow as tf
-
     names = entry.class_names
     cls = -1
     if class_name is not None:
@@ -168,8 +176,7 @@ def explain(entry, image, rank=1, class_name=None):
     base = _display_image(image, entry.input_shape[-1])
     if grad.num_classes != len(names):
         raise ValueError(f"{entry.name} outputs {grad.num_classes} scores but its card names {len(names)} classes")
-    cam, probs, target = grad.run(tf.constant(x[None]), tf.constant(rank if cls < 0 else 1), tf.constant(cls))
-    cam, probs, target = cam.numpy(), probs.numpy().astype(np.float64), int(target)
+    cam, probs, target = grad.run(x[None], rank if cls < 0 else 1, cls)
     if not (np.isfinite(cam).all() and np.isfinite(probs).all()):
         raise ValueError(f"{entry.name} returned NaN or infinite values: a broken model file?")
     result = overlay(base, cam)

@@ -44,9 +44,10 @@ class Lesion:
     """One model instrumented with block switches (analysis.switches.instrument) and a traced predictor."""
 
     def __init__(self, model, input_shape):
-        import tensorflow as tf
+        import numpy as np
 
         from ..analysis.switches import instrument
+        from ..backend_ops import forward
 
         self.name = model.name
         self.net, self.blocks = instrument(model)
@@ -57,10 +58,8 @@ class Lesion:
         for b in self.blocks:
             self.stages.setdefault(b.name.split("_")[0], []).append(b)
         self.lock = threading.Lock()
-        net = self.net
-        self._call = tf.function(lambda x: net(tf.cast(x, tf.float32), training=False),
-                                 input_signature=[tf.TensorSpec((1, *input_shape), tf.uint8)])
-        self._call(tf.zeros((1, *input_shape), tf.uint8))   # trace once, off the clock
+        self._call = forward(self.net)       # any Keras backend; reads the switches' current values
+        self._call(np.zeros((1, *input_shape), np.uint8))   # compile once, off the clock
 
     @property
     def deletable(self):
