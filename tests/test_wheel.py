@@ -24,7 +24,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 DATA = ["presets/*.weights.h5", "presets/presets.json", "presets/LICENSE-*", "presets/README.md",
-        "app/examples/README.md", "app/examples/*/*.png", "app/examples/*/*.jpg", "py.typed"]
+        "app/examples/README.md", "app/examples/*/*.png", "app/examples/*/*.jpg", "app/examples/*/examples.json", "py.typed"]
 
 
 def _pip(*args, cwd):

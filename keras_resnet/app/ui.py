@@ -1,4 +1,9 @@
-"""The page: model menu, image input, top-5 classes, timings, the model card and example images.
+"""The page: model menu, image input, top-5 classes, timings, the model card and the example gallery.
+
+The header, the menu's labels and the card say what each model is (provenance.py: trained here, or converted
+from whose checkpoint under which licence, and which images its accuracy was measured on); the gallery shows
+real test images of the selected model's dataset and, for one of them, whether the prediction is right
+(gallery.py).
 
 He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
 Every model folder in `saved_models/` (model.keras, optional model.tflite,
@@ -16,21 +21,14 @@ import gradio as gr
 from .._compat import gradio_cache_dir, set_component_preprocess
 from .classify import ModelLoadError, model_input_file, predict
 from .folders import BACKENDS, default_model, discover_models, preset_models
+from .gallery import EXAMPLES_DIR, examples_dir, examples_for, manifest, sample_label, truth, verdict
+from .provenance import CONVERTED, TRAINED_HERE, intro_markdown, origin, picker_label
 from .tabs import add_tabs, user_error
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_MODELS_DIR = ROOT / "saved_models"
-EXAMPLES_DIR = pathlib.Path(__file__).resolve().parent / "examples"
 
 TITLE = "Deep Residual Learning — image classifier"
-INTRO = """\
-# Deep Residual Learning — try the networks
-The residual networks of **He, Zhang, Ren and Sun, “Deep Residual Learning for Image Recognition”, CVPR 2016**
-([arXiv:1512.03385](https://arxiv.org/abs/1512.03385)), built and trained from scratch by this project with
-`keras-resnet train`. Give it any picture — upload, paste or use the webcam: it is converted and resized to the
-model's input, and the top-5 classes come back with their probabilities. Switch between the Keras model and its
-TFLite export to compare speed.
-"""
 CSS = """
 .gradio-container {max-width: 1280px !important; margin: auto;}
 #model-input img {image-rendering: pixelated;}
@@ -41,6 +39,8 @@ CSS = """
 #card th {white-space: nowrap; text-align: left; vertical-align: top; width: 1%; padding-right: 1em;}
 #skipped {border-left: 4px solid #f59e0b; padding-left: 12px;}
 #explain-image img {width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated;}
+.examples img {image-rendering: pixelated;}
+#origin {border-left: 4px solid #6366f1; padding-left: 12px;}
 """
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="sky")
 
@@ -53,24 +53,34 @@ def _num(n, unit=""):
 
 
 def card_markdown(entry):
-    """The model card: architecture, data (and how much of it), test accuracy, size, cost, the command."""
+    """The model card: architecture, where it comes from (trained here: the command and data; converted: source,
+    licence), what it was trained on and, apart, what it was evaluated on; size, cost, files."""
     from html import escape
 
-    c = entry.card
-    model, data, metrics = c.get("model") or {}, c.get("dataset") or {}, c.get("metrics") or {}
+    c, o = entry.card, origin(entry)
+    model = c.get("model") or {}
     kwargs = ", ".join(f"{k}={v}" for k, v in (model.get("kwargs") or {}).items())
     h, w, ch = entry.input_shape
-    splits = [f"{data[k]:,} {label}" for k, label in
-              (("num_train", "train"), ("num_validation", "validation"), ("num_test", "test")) if data.get(k)]
-    rows = [("Architecture", f"<code>{escape(str(model.get('name', '?')))}</code>" + (f" ({escape(kwargs)})" if kwargs else "")),
-            ("Dataset", f"<b>{escape(str(data.get('name', 'not recorded')))}</b>" + (f"<br>{' · '.join(splits)} images" if splits else ""))]
-    top1, top5 = metrics.get("test_top1_accuracy"), metrics.get("test_top5_accuracy")
-    if top1 is not None:
-        n = metrics.get("test_examples") or data.get("num_test")
-        acc = f"<b>{100 * top1:.2f} %</b> top-1" + (f" · {100 * top5:.2f} % top-5" if top5 is not None else "")
-        rows.append(("Test accuracy", acc + (f"<br>on {n:,} held-out test images" if n else "")))
+    rows = [("Architecture", f"<code>{escape(str(model.get('name', '?')))}</code>" + (f" ({escape(kwargs)})" if kwargs else ""))]
+    if o.kind == CONVERTED:
+        repo = escape(o.source)
+        rows.append(("Origin", f"<b>Converted</b>, not trained here: PyTorch checkpoint from <a href=\"{repo}\">{repo}</a>"
+                               + (f" ({o.source_detail})" if o.source_detail else "") + ", converted to Keras by this project"))
+        rows.append(("Licence", o.licence or "not recorded"))
+        rows.append(("Trained on", o.trained_on + (f"<br>by {o.trained_by}" if o.trained_by else "")))
+    else:
+        rows.append(("Origin", "<b>Trained here</b>, from scratch, with <code>keras-resnet train</code> (command below)"
+                     if o.kind == TRAINED_HERE else "not recorded (no source and no <code>keras-resnet train</code> command in the card)"))
+        rows.append(("Trained on", o.trained_on))
+    rows.append(("Evaluated on", o.evaluated_on or "not recorded"))
+    if o.accuracy is not None:
+        top5 = (c.get("metrics") or {}).get("test_top5_accuracy")
+        rows.append(("Test accuracy", f"<b>{100 * o.accuracy:.2f} %</b> top-1"
+                     + (f" · {100 * top5:.2f} % top-5" if isinstance(top5, (int, float)) else "") + ", measured here"))
     else:
         rows.append(("Test accuracy", "not measured"))
+    if o.reported:
+        rows.append(("Reported by the source", o.reported))
     params = c.get("params") or {}
     if params:
         rows.append(("Parameters", f"{params.get('total', 0):,} ({params.get('trainable', 0):,} trainable)"))
@@ -84,10 +94,13 @@ def card_markdown(entry):
     parts = [f"### Model card: {escape(str(c.get('name', entry.name)))}", table]
     p = entry.preset
     if p:
-        parts.append(f"**A packaged preset** from {escape(p['source']['repository'])} ({escape(p['licence'])}), "
-                     f"trained by {escape(p['trained_by'])} on {escape(p['dataset'])}; {escape(p['optimistic'])}.")
-    if c.get("command"):
-        parts.append(f"**{'Built with' if p else 'Trained with'}**\n```{'python' if p else 'bash'}\n{c['command']}\n```")
+        parts.append(f"**A packaged preset** (`keras_resnet.{escape(p['model'])}(weights=\"{escape(p['weights'])}\")`); "
+                     f"{escape(p['optimistic'])}.")
+    elif o.kind == CONVERTED and (c.get("training") or {}).get("selection"):
+        parts.append(f"**Caveat:** {escape(str(c['training']['selection']))}.")
+    if o.command:
+        verb = "Built with" if p else "Converted with" if o.kind == CONVERTED else "Trained with"
+        parts.append(f"**{verb}**\n```{'python' if p else 'bash'}\n{o.command}\n```")
     versions = ", ".join(f"{k} {v}" for k, v in (c.get("versions") or {}).items())
     if c.get("created") or versions:
         parts.append(f"<sub>Created {escape(str(c.get('created', '?')))} · {escape(versions)}</sub>")
@@ -142,32 +155,34 @@ def readable_upload_errors(image):
     return set_component_preprocess(image, preprocess)
 
 
-def _examples_dir(entry):
-    """app/examples/<folder> for a model: its folder name or dataset name is <folder> or starts with '<folder>-'."""
-    if not EXAMPLES_DIR.is_dir():
-        return None
-    keys = [entry.name, str((entry.card.get("dataset") or {}).get("name", ""))]
-    keys = [k.lower().replace("_", "-") for k in keys if k]
-    for d in sorted(p for p in EXAMPLES_DIR.iterdir() if p.is_dir()):
-        if any(k == d.name or k.startswith(d.name + "-") for k in keys):
-            return d
-    return None
+def _galleries(models, image, shown=None):
+    """One gr.Gallery per examples folder used by a listed model (thumbnails captioned with the true class); only
+    the selected model's is visible (`shown` first; `select_model` switches); clicking a thumbnail puts that image
+    in `image`. Returns {folder: (gallery, paths)}."""
+    galleries = {}
+    for entry in models.values():
+        d = examples_dir(entry)
+        if d is None or d in galleries:
+            continue
+        paths, info = examples_for(entry), manifest(d)
+        if not paths:
+            continue
+        g = gr.Gallery([(str(p), sample_label(p, info.get(p.name))) for p in paths], label=_gallery_label(d, info),
+                       columns=5, height="auto", object_fit="contain", allow_preview=False, interactive=False,
+                       buttons=[], elem_id=f"examples-{d.name}", elem_classes=["examples"], visible=d == shown)
+
+        def pick(evt: gr.SelectData, paths=paths):
+            return str(paths[evt.index]) if evt.index is not None and 0 <= evt.index < len(paths) else gr.skip()
+
+        g.select(pick, None, [image], api_visibility="private")
+        galleries[d] = (g, paths)
+    return galleries
 
 
-def examples_for(entry):
-    """The example images shipped for a model (keras_resnet/app/examples/<dataset>/*.png|jpg)."""
-    d = _examples_dir(entry)
-    return sorted(p for p in d.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if d else []
-
-
-def _example_sets(models, image, model):
-    """Example thumbnails for each model that has some; clicking one also selects that model."""
-    for i, (name, entry) in enumerate(models.items()):
-        paths = examples_for(entry)
-        if paths:
-            ex = gr.Examples([[str(p)] for p in paths], inputs=[image], label=f"Examples for {name} (click one)",
-                             examples_per_page=12, elem_id=f"examples-{i}")
-            ex.dataset.click(lambda n=name: n, None, model, api_visibility="private")
+def _gallery_label(folder, info):
+    real = sum(1 for i in info.values() if not i.get("drawing"))
+    return (f"Examples: {real} real test images of {folder.name}, one per class, captioned with the true class"
+            + (" (and one drawing)" if len(info) > real else "") + " — click one")
 
 
 PRESETS_NOTE = """\
@@ -208,36 +223,41 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,), presets=True):
                   f"image conversion {1000 * prep_s:.1f} ms")
         if load_s:
             timing += f" · model loaded on first use in {load_s:.2f} s"
+        known = truth(image, models[name])    # one of this model's example test images: say if it is right
+        if known:
+            timing = f"**{verdict(known, max(label, key=label.get))}**\n\n" + timing
         return label, timing, model_input_file(x, gradio_cache_dir(seen))   # never rewritten while served
 
     def classify_if_image(image, name, backend):
         return classify(image, name, backend) if image is not None else (gr.skip(),) * 3
 
+    galleries = {}   # examples folder -> (gr.Dataset, paths); filled inside the Blocks below
+
     def select_model(name):
         entry = models[name]
         has_tflite = "TFLite" in entry.backends
+        shown = examples_dir(entry)
         return (gr.update(value="Keras", interactive=has_tflite,
                           info=None if has_tflite else "packaged preset: Keras only" if entry.preset
                           else "no model.tflite in this folder"),
-                card_markdown(entry))
+                card_markdown(entry), *(gr.update(visible=d == shown) for d in galleries))
 
     with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(INTRO)
+        gr.Markdown(intro_markdown(models), elem_id="intro")
         gr.Markdown(note, visible=bool(note), elem_id="presets-note")
         gr.Markdown(skipped_markdown(skipped), visible=bool(skipped), elem_id="skipped")
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
-                with gr.Row():
-                    model = gr.Dropdown(list(models), value=first.name, label="Model", scale=3, elem_id="model")
-                    backend = gr.Radio(list(BACKENDS), value="Keras", label="Backend", scale=2,
-                                       interactive="TFLite" in first.backends)
+                model = gr.Dropdown([(picker_label(e), n) for n, e in models.items()], value=first.name,
+                                    label="Model (what it is · its test accuracy)", elem_id="model")
+                backend = gr.Radio(list(BACKENDS), value="Keras", label="Backend", interactive="TFLite" in first.backends)
                 image = readable_upload_errors(gr.Image(
                     sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
                     label="Your image", height=300, elem_id="image"))
                 with gr.Row():
                     clear = gr.ClearButton(value="Clear", elem_id="clear")
                     run = gr.Button("Classify", variant="primary", elem_id="classify")
-                _example_sets(models, image, model)
+                galleries.update(_galleries(models, image, shown=examples_dir(first)))
             with gr.Column(scale=4):
                 label = gr.Label(num_top_classes=5, label="Top-5 classes", elem_id="label")
                 timing = gr.Markdown(elem_id="timing")
@@ -249,7 +269,8 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,), presets=True):
         clear.add([image, *outputs])
         run.click(classify, inputs, outputs, api_name="predict")
         image.change(classify_if_image, inputs, outputs, api_visibility="private", trigger_mode="always_last")
-        model.change(select_model, [model], [backend, card], api_visibility="private").then(
+        model.change(select_model, [model], [backend, card, *(ds for ds, _ in galleries.values())],
+                     api_visibility="private").then(
             classify_if_image, inputs, outputs, api_visibility="private")
         backend.input(classify_if_image, inputs, outputs, api_visibility="private")
         add_tabs(models, image, model)   # Where it looks / Switch blocks off / Compare models (tabs.py)

@@ -184,6 +184,21 @@ def test_prediction_per_model_and_backend(served, tmp_path, model, backend):
     assert "Inference:" in timing and f"({backend}," in timing and " ms" in timing
 
 
+def test_an_example_test_image_gets_a_verdict_and_an_upload_none(served, tmp_path):
+    """One of the model's example test images (however it arrives: here through the API) says whether the
+    prediction is right; any other image does not."""
+    demo, client, root, _ = served
+    for model in ("tiny-color", "tiny-gray"):
+        entry = demo.models[model]
+        path = ga.examples_for(entry)[0]
+        truth = ga.gallery.manifest(path.parent)[path.name]["label"]
+        label, timing = _ask(client, path, model)
+        mark = "✓" if label["label"] == truth else "✗"
+        assert timing.startswith(f"**true: {truth} · predicted: {label['label']} {mark}**"), timing
+    _, timing = _ask(client, _random_image(tmp_path / "x.png", seed=8), "tiny-color")
+    assert "true:" not in timing and "Inference:" in timing
+
+
 def test_missing_backend_and_unknown_model_are_readable_errors(served, tmp_path):
     from gradio_client.exceptions import AppError
 
