@@ -6,8 +6,10 @@ have after EXIF rotation). Nothing here imports TensorFlow.
 """
 
 import dataclasses
+import functools
 import io
 import json
+import pickle
 import struct
 import zipfile
 import zlib
@@ -81,6 +83,91 @@ def webp_claiming(w, h):
 
 HUGE = {"PNG": png_claiming, "GIF": gif_claiming, "BMP": bmp_claiming, "JPEG": jpeg_claiming,
         "TIFF": tiff_claiming, "WEBP": webp_claiming}
+
+
+# --------------------------------------------------------------------------- hostile containers (issue 22)
+
+@functools.lru_cache(maxsize=2)
+def big_png(w=12000, h=12000):
+    """A real w x h RGB PNG of zeros (12000x12000: 420 KB that decode to 432 MB), written row by row."""
+    co = zlib.compressobj(9)
+    row = b"\0" * (1 + 3 * w)
+    idat = b"".join(co.compress(row) for _ in range(h)) + co.flush()
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b""))
+
+
+def lying_ico(png, claim=16):
+    """An ICO whose directory says claim x claim but whose one image is `png` (Pillow decodes it in Image.open)."""
+    return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", claim, claim, 0, 0, 1, 32, len(png), 22) + png
+
+
+def _patch_tiff_page(data, page, w, h):
+    """A little-endian TIFF with page `page`'s ImageWidth / ImageLength set to w, h (its strips unchanged)."""
+    data = bytearray(data)
+    offset = struct.unpack_from("<I", data, 4)[0]
+    for _ in range(page):
+        n = struct.unpack_from("<H", data, offset)[0]
+        offset = struct.unpack_from("<I", data, offset + 2 + 12 * n)[0]
+    n = struct.unpack_from("<H", data, offset)[0]
+    for i in range(n):
+        at = offset + 2 + 12 * i
+        tag, typ = struct.unpack_from("<HH", data, at)
+        if tag in (256, 257):
+            struct.pack_into("<H" if typ == 3 else "<I", data, at + 8, w if tag == 256 else h)
+    return bytes(data)
+
+
+def _patch_sof(data, index, w, h):
+    """A JPEG stream (MPO: several) with its `index`-th SOF0 frame header set to w x h."""
+    at, data = -1, bytearray(data)
+    for _ in range(index + 1):
+        at = data.index(b"\xff\xc0", at + 1)
+    struct.pack_into(">HH", data, at + 5, h, w)
+    return bytes(data)
+
+
+def _gif_frame(w, h):
+    return b"," + struct.pack("<HHHHB", 0, 0, w, h, 0) + b"\x02\x02\x44\x01\x00"
+
+
+def hostile_images():
+    """Containers whose header says small but which hold (or would decode) a 12000x12000 image: refused when
+    it is the frame decoded (the first), decoded fine when only a later frame is huge (never decoded)."""
+    small = Image.new("RGB", (16, 16), (200, 30, 30))
+    other = Image.new("RGB", (16, 16), (30, 30, 200))
+    tiff = _encode(small, "TIFF", save_all=True, append_images=[other])
+    mpo = _encode(small, "MPO", save_all=True, append_images=[other])
+    gif = _encode(small, "GIF")
+    screen = b"GIF89a" + struct.pack("<HHBBB", 16, 16, 0, 0, 0)
+    big = "12000x12000 = 144 MP"
+    return [
+        Case("lying.ico", lying_ico(big_png()), why=f"ICO directory says 16x16, its PNG is {big}"),
+        Case("huge-first-frame.gif", screen + _gif_frame(12000, 12000) + b";", why=f"16x16 screen, first frame {big}"),
+        Case("huge-first-page.tiff", _patch_tiff_page(tiff, 0, 12000, 12000), why=f"first TIFF page {big}"),
+        Case("huge-first-frame.mpo", _patch_sof(mpo, 0, 12000, 12000), why=f"first MPO frame {big}"),
+        Case("huge-second-page.tiff", _patch_tiff_page(tiff, 1, 12000, 12000), kind="odd", shape=(16, 16),
+             why="second page huge, never decoded"),
+        Case("huge-second-frame.mpo", _patch_sof(mpo, 1, 12000, 12000), kind="odd", shape=(16, 16),
+             why="second frame huge, never decoded"),
+        Case("huge-second-frame.gif", gif[:-1] + _gif_frame(12000, 12000) + b";", kind="odd", shape=(16, 16),
+             why="second frame huge, never decoded"),
+    ]
+
+
+class _Amplify:
+    """Pickles as numpy's _reconstruct(ndarray, (n,), b'b'): an n-byte array from a 100-byte file, unchecked."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __reduce__(self):
+        return np.ndarray.__reduce__(np.zeros(1, np.uint8))[0], (np.ndarray, (self.n,), b"b")
+
+
+def amplifying_cifar_batch(n=1_540_000_000 // 6):
+    """The audit's batch: a dict whose b'data' _reconstruct asks for n bytes (six of them: 1.54 GB)."""
+    return pickle.dumps({b"data": _Amplify(n), b"labels": [0]}, protocol=2)
 
 
 # --------------------------------------------------------------------------- images
@@ -231,6 +318,25 @@ def bad_cards(card):
         Case("names-not-list", json.dumps({**card, "class_names": "cat"}).encode(), why="class_names a string"),
         Case("names-count", json.dumps({**card, "class_names": card["class_names"][:3]}).encode(),
              why="3 class names for 10 outputs"),
+    ] + hostile_cards(card)
+
+
+def hostile_cards(card):
+    """Crafted cards (issue 22): nesting that breaks a recursive parser, a huge file, values of the wrong type
+    where the demo's card renders them, an input_shape that would allocate ~14 GB."""
+    edit = lambda **kw: json.dumps({**card, **kw}).encode()  # noqa: E731
+    return [
+        Case("nested", b"[" * 100_000, why="100,000 nested ["),
+        Case("nested-object", b'{"a": ' * 50_000 + b"1" + b"}" * 50_000, why="50,000 nested objects"),
+        Case("too-large", b'{"pad": "' + b" " * (2 << 20) + b'"}', why="2 MB"),
+        Case("macs-x", edit(macs="x"), why='macs "x"'),
+        Case("params-list", edit(params=[1, 2]), why="params a list"),
+        Case("versions-list", edit(versions=["keras 3"]), why="versions a list"),
+        Case("kwargs-list", edit(model={"name": "resnet8", "kwargs": [1, 2]}), why="model.kwargs a list"),
+        Case("top1-abc", edit(metrics={"test_top1_accuracy": "abc"}), why='test_top1_accuracy "abc"'),
+        Case("top1-range", edit(metrics={"test_top1_accuracy": 93.4}), why="test_top1_accuracy 93.4 (not in [0, 1])"),
+        Case("shape-60000", edit(input_shape=[60000, 60000, 3]), why="input_shape [60000, 60000, 3]"),
+        Case("names-objects", edit(class_names=[{"a": 1}] * len(card["class_names"])), why="class names objects"),
     ]
 
 

@@ -109,7 +109,7 @@ def images(tmp_path_factory):
     """Every image case written to one folder: (folder, [Case])."""
     folder = tmp_path_factory.mktemp("fuzz-images")
     rng = np.random.default_rng(SEED)
-    cases = C.bad_images(rng) + C.odd_images(rng)
+    cases = C.bad_images(rng) + C.odd_images(rng) + C.hostile_images()
     for c in cases:
         (folder / c.name).write_bytes(c.data)
     return folder, cases
@@ -210,7 +210,8 @@ def test_launched_app_answers_bad_uploads_with_a_message(images, models):
         client = Client(url, verbose=False)
         for name, expect in (("bomb-png.png", "claims to be 100000x100000"), ("large-gif.gif", "claims to be 8000x8000"),
                              ("trunc0-png.png", "cannot decode image"), ("empty.jpg", "empty"),
-                             ("text.png", "not a recognised image format")):
+                             ("text.png", "not a recognised image format"),
+                             ("lying.ico", "holds an image of 144,000,000 pixels")):   # decoded by PIL in open
             with pytest.raises(Exception, match=expect) as e:
                 client.predict(handle_file(str(folder / name)), "tiny-color", "TFLite", api_name="/predict")
             assert name in str(e.value), str(e.value)
@@ -348,6 +349,39 @@ def test_bad_model_cards(tmp_path, models, images, small_npz, capsys):
         _count("model cards")
 
 
+def test_demo_skips_hostile_cards_and_says_why(tmp_path, models):
+    """The demo reads a folder's card before anything else: a crafted one skips the folder with the reason (the
+    file and the field), so the card's rendering and the image conversion never see its values."""
+    from keras_resnet import app
+
+    card = json.loads((models["color"] / "model_card.json").read_text())
+    for c in C.hostile_cards(card):
+        folder = tmp_path / c.name
+        shutil.copytree(models["color"], folder)
+        (folder / "model_card.json").write_bytes(c.data)
+        found, skipped = app.discover_models([folder])
+        assert not found and len(skipped) == 1, (c.name, found, skipped)
+        assert skipped[0][1].startswith("model_card.json") and "\n" not in skipped[0][1], (c.name, skipped)
+        _count("model cards")
+    entries, _ = app.discover_models([models["color"]])        # a good card still renders
+    assert "Model card" in app.card_markdown(next(iter(entries.values())))
+
+
+def test_export_never_reads_a_dataset_path_from_a_card(tmp_path, models, capsys):
+    """A card naming `../../etc/ssl` (or any path) as its dataset: export names it and asks for --eval-data."""
+    card = json.loads((models["color"] / "model_card.json").read_text())
+    for source in ("../../etc/ssl", "/etc", str(tmp_path / "elsewhere.npz")):
+        folder = tmp_path / "run"
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(models["color"], folder)
+        (folder / "model_card.json").write_text(json.dumps({**card, "dataset": {"name": "x", "spec": {"source": source}}}))
+        before = snapshot(folder)
+        rc, out, err = cli(["export", folder, "--format", "tflite-fp16"], capsys)
+        assert_cli_error(rc, err, "export", source, "--eval-data")
+        assert snapshot(folder) == before and out == ""
+        _count("model cards")
+
+
 # --------------------------------------------------------------------------- datasets
 
 
@@ -422,6 +456,8 @@ def test_bad_cifar_batches(tmp_path, capsys):
         "not-a-dict": pickle.dumps([1, 2, 3]),
         "wrong-shape": pickle.dumps({b"data": np.zeros((4, 100), np.uint8), b"labels": [0, 1, 2, 3]}),
         "no-labels": pickle.dumps({b"data": np.zeros((4, 3072), np.uint8)}),
+        "amplifying": C.amplifying_cifar_batch(),          # _reconstruct asks for 257 MB: refused, never allocated
+        "state-too-big": pickle.dumps({b"data": _ArrayState((10**9, 3072)), b"labels": [0]}, protocol=2),
     }
     for name, data in cases.items():
         folder = good_folder(tmp_path / name)
@@ -430,6 +466,21 @@ def test_bad_cifar_batches(tmp_path, capsys):
         _check_dataset(folder, folder / "data_batch_3", tmp_path / "run", capsys)
         assert snapshot(tmp_path) == before, name
     assert not (tmp_path / "pwned").exists()
+    six = good_folder(tmp_path / "all-six")                    # the audit's six 105-byte files (1.54 GB unchecked)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (six / name).write_bytes(C.amplifying_cifar_batch())
+    _check_dataset(six, six / "data_batch_1", tmp_path / "run", capsys)
+
+
+class _ArrayState:
+    """Pickles as an array whose BUILD state claims `shape` but holds 3 bytes."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def __reduce__(self):
+        f, args, state = np.zeros(3, np.uint8).__reduce__()
+        return f, args, (state[0], self.shape, state[2], state[3], state[4])
 
 
 def test_bad_class_folders(tmp_path, capsys):
@@ -456,6 +507,9 @@ def test_bad_class_folders(tmp_path, capsys):
     corrupt = tree(tmp_path / "t5", ["a", "b"])
     (corrupt / "b" / "1.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     cases["corrupt-image"] = (corrupt, corrupt / "b" / "1.png")
+    huge = tree(tmp_path / "t6", ["a", "b"])                   # a real 12000x12000 PNG: TF would decode 432 MB
+    (huge / "b" / "2.png").write_bytes(C.big_png())
+    cases["huge-image"] = (huge, huge / "b" / "2.png")
     for name, (folder, named) in cases.items():
         before = snapshot(tmp_path)
         try:
@@ -510,6 +564,11 @@ def test_tampered_run_directories(finished_run, tmp_path, capsys):
         ("history-ragged", True, "history.csv", b"epoch,loss\n0,0.1,7,8\n1\n", "history.csv", False),
         ("card-not-json", True, "model_card.json", b"{oops", "model_card.json", True),
         ("card-list", True, "model_card.json", b"[]", "model_card.json", True),
+        ("card-nested", True, "model_card.json", b"[" * 100_000, "model_card.json", True),
+        ("config-nested", False, "config.json", b"[" * 100_000, "config.json", False),
+        ("card-top1-abc", True, "model_card.json", json.dumps(
+            {**json.loads((finished_run[1] / "model_card.json").read_text()), "metrics": {"test_top1_accuracy": "abc"}}
+        ).encode(), "model_card.json", True),
         ("model-truncated", True, "model.keras", None, "model.keras", True),
     ]
     for name, finished, fname, content, named, evaluate_too in cases:
@@ -547,6 +606,63 @@ def test_subprocess_train_and_evaluate_on_broken_inputs(finished_run, tmp_path):
     assert snapshot(run) == before
 
 
+# --------------------------------------------------------------------------- memory of the bomb cases
+
+
+def peak_rss_mb(*args):
+    """`keras-resnet ARGS` in a fresh process: (exit status, stderr lines, its peak RSS in MB).
+
+    A small parent runs the command as its only child and reports getrusage(RUSAGE_CHILDREN).ru_maxrss
+    (KB on Linux): the peak of that one command, not of anything this test process ran before.
+    """
+    code = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+            "sys.stderr.write(p.stderr); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+            "sys.exit(p.returncode)")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "keras_resnet.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=240, env=env, cwd=ROOT)
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    return proc.returncode, stderr_lines(proc.stderr), int(proc.stdout.split()[-1]) / 1024
+
+
+# Each bomb undefended costs at least its decoded size over the baseline: 432 MB for the 12000x12000 PNG in the ICO
+# and in the folder tree (the audit measured 1.29 GB for predict), 1.54 GB for the six CIFAR batches. Refused before
+# decoding, a command stays within this margin of the same command on a normal image (measured: +-20 MB).
+RSS_MARGIN_MB = 150
+
+
+@pytest.mark.timeout(600)
+def test_bombs_stay_within_memory(images, models, tmp_path):
+    from PIL import Image
+
+    folder, _ = images
+    rc, err, baseline = peak_rss_mb("predict", models["color"], folder / "anim.gif")
+    assert rc == 0 and not err, err
+    rc, err, ico = peak_rss_mb("predict", models["color"], folder / "lying.ico")
+    assert rc == 2 and len(err) == 1 and str(folder / "lying.ico") in err[0], err
+    cifar = tmp_path / "cifar"
+    cifar.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (cifar / name).write_bytes(C.amplifying_cifar_batch())
+    (cifar / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"a", b"b"]}))
+    rc, err, amplified = peak_rss_mb(*_train_args(cifar, tmp_path / "run1"))
+    assert rc == 2 and len(err) == 1 and str(cifar / "data_batch_1") in err[0], err
+    tree = tmp_path / "tree"
+    for cls in ("a", "b"):
+        (tree / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (8, 8), (i * 100, 0, 0)).save(tree / cls / f"{i}.png")
+    (tree / "b" / "huge.png").write_bytes(C.big_png())
+    rc, err, folder_tree = peak_rss_mb(*_train_args(tree, tmp_path / "run2"))
+    assert rc == 2 and len(err) == 1 and str(tree / "b" / "huge.png") in err[0], err
+    assert not (tmp_path / "run1").exists() and not (tmp_path / "run2").exists()
+    print(f"\npeak RSS: predict on a normal image {baseline:.0f} MB; lying ICO {ico:.0f} MB; six amplifying CIFAR "
+          f"batches (train) {amplified:.0f} MB; folder tree with a 12000x12000 PNG (train) {folder_tree:.0f} MB")
+    for what, mb in (("lying ICO", ico), ("CIFAR", amplified), ("folder tree", folder_tree)):
+        assert mb < baseline + RSS_MARGIN_MB, (what, mb, baseline)
+    _count("bomb memory", 3)
+
+
 def test_count_is_at_least_200():
     """The seeded corpus has at least 200 malformed inputs (the counts per entry point print when the file runs)."""
     rng = np.random.default_rng(SEED)
@@ -554,7 +670,8 @@ def test_count_is_at_least_200():
     n = (len([c for c in C.bad_images(rng) if c.kind == "bad"]) + len(C.corrupt_keras_files(rng, keras_zip))
          + len(C.corrupt_tflite_files(rng, b"x" * 4096)) + len(C.corrupt_weights_files(rng, b"x" * 4096))
          + len(C.bad_cards({"class_names": ["a"] * 10, "input_shape": [16, 16, 3]})) + len(C.bad_npz(rng))
-         + len(C.idx_folders(rng)) + 6 + 5 + 11 + 2)   # CIFAR batches, class folders, run dirs, Lambda .keras x2
+         + len(C.idx_folders(rng)) + 9 + 6 + 14 + 2   # CIFAR batches, class folders, run dirs, Lambda .keras x2
+         + len([c for c in C.hostile_images() if c.kind == "bad"]) + 3 + 3)   # export's card paths, bomb memory
     n_odd = len(C.odd_images(rng))
     print(f"\nfuzz (seed {SEED}): {n} malformed inputs + {n_odd} valid-but-odd images; "
           f"malformed inputs checked per entry point in this session: {COUNT}")
