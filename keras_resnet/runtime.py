@@ -69,6 +69,31 @@ def _importable(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+def keras_backend() -> str:
+    """The Keras backend of this process: the loaded Keras's, else KERAS_BACKEND, else "tensorflow" (Keras's
+    default), without importing Keras."""
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        return keras.backend.backend()
+    return os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
+
+
+def require_tensorflow(what: str) -> None:
+    """One ValueError when `what`, a TensorFlow-only part of the package, is used on Keras's JAX or PyTorch
+    backend (or TensorFlow is not installed): SavedModel/TFLite export, tf.distribute, tf.data sources, the
+    keras-tuner search."""
+    name = keras_backend()
+    if name != "tensorflow":
+        raise ValueError(f"{what} needs TensorFlow, but Keras runs on the {name} backend in this process "
+                         f"(KERAS_BACKEND={name}); run it with KERAS_BACKEND=tensorflow (and TensorFlow installed)")
+    if "tensorflow" not in sys.modules:
+        try:
+            import_tensorflow()
+        except ImportError:
+            raise ValueError(f"{what} needs TensorFlow, which is not installed here "
+                             "(pip install 'tensorflow==2.21.*', or the package's default install)") from None
+
+
 def import_tensorflow() -> ModuleType:
     """Import TensorFlow with its load-time log lines below `TF_CPP_MIN_LOG_LEVEL` held back (they ignore the
     variable, tensorflow/tensorflow#100442); everything else it writes still reaches stderr."""

@@ -44,6 +44,10 @@ def main(argv=None):
     args.verbose = verbose
     try:
         select_backend(args)
+        if getattr(args, "tensorflow_only", None):
+            from ..runtime import require_tensorflow
+
+            require_tensorflow(f"keras-resnet {args.command} ({args.tensorflow_only})")
         prepare_tensorflow(args)
         result = args.func(args)
     except USER_ERRORS as e:

@@ -27,7 +27,7 @@ def register(sub):
     p.add_argument("--keep-failed", action="store_true",
                    help="keep a file that misses its parity threshold (the command still exits non-zero)")
     p.add_argument("--no-check", action="store_true", help="skip the parity check (not recommended)")
-    p.set_defaults(func=run_export)
+    p.set_defaults(func=run_export, tensorflow_only="SavedModel and TFLite are TensorFlow formats")
 
     p = sub.add_parser("predict", help="top-5 classes of images with a .keras, SavedModel, .tflite or run directory")
     p.add_argument("model", help="a run directory, a .keras file, a SavedModel folder or a .tflite file")

@@ -67,7 +67,7 @@ def register(sub):
     p.add_argument("--no-export", action="store_true", help="do not export the best trial to DIR/best")
     p.add_argument("--overwrite", action="store_true", help="delete the search's earlier trials and start again")
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
-    p.set_defaults(func=run_tune)
+    p.set_defaults(func=run_tune, tensorflow_only="the keras-tuner search trains through tf.distribute and tf.data")
 
 
 def run_tune(args):

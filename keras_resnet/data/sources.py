@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..runtime import require_tensorflow
 from .files import find_cifar_dir, find_idx_files, known_class_names, read_cifar_dir, read_idx_dir, read_npz
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ def load(source: StrPath, *, data_dir: StrPath | None = None, validation_split: 
             arrays = read_idx_dir(path)
             name = path.name
         else:
+            require_tensorflow(f"dataset {str(path)!r} (an image folder, read through tf.data)")
             with naming_undecodable_images(path):
                 return _load_folder_tree(path, spec, validation_split, image_size, seed)
         try:   # the arrays' checks (from_arrays) name the dataset file: the one place they are validated
@@ -113,6 +115,7 @@ def load(source: StrPath, *, data_dir: StrPath | None = None, validation_split: 
         return data
     if str(source).endswith(".npz") or str(source).startswith((".", "~", "/", os.sep)):
         raise FileNotFoundError(f"dataset path {str(path)!r} does not exist; allowed: {SOURCES_HELP}")
+    require_tensorflow(f"dataset {str(source)!r} (a tensorflow-datasets name)")
     return _load_tfds(str(source), data_dir, spec, validation_split, image_size)
 
 

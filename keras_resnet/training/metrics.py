@@ -20,7 +20,9 @@ class TopK(keras.metrics.MeanMetricWrapper):
         fn = keras.metrics.sparse_top_k_categorical_accuracy if sparse else keras.metrics.top_k_categorical_accuracy
 
         def top_k(y_true, y_pred):
-            return fn(y_true, keras.ops.cast(y_pred, "float32"), k=k)
+            # at most the number of classes: TensorFlow's in_top_k allows more, PyTorch's topk raises
+            classes = y_pred.shape[-1]
+            return fn(y_true, keras.ops.cast(y_pred, "float32"), k=k if classes is None else min(k, classes))
 
         super().__init__(top_k, name=name, dtype=dtype)
         self.k, self.sparse = k, sparse
