@@ -22,6 +22,8 @@ Touches (function: library, what, why):
 - set_component_preprocess: Gradio: a component's preprocess replaced on the instance, because Gradio
   writes a .pyi stub next to the source file of any subclass of its components.
 - gradio_cache_dir: Gradio (`Block.GRADIO_CACHE`, undocumented): the folder it serves output files from.
+- gradio_busy: Gradio (`Blocks._queue`): no public way to wait for the events an app is still running
+  before closing it (a worker left inside TensorFlow at interpreter exit aborts the process).
 - parser_actions: Python's argparse (`ArgumentParser._actions`): no public list of a parser's options.
 """
 
@@ -271,6 +273,24 @@ def set_component_preprocess(component, preprocess):
 def gradio_cache_dir(component):
     """The folder from which Gradio serves `component`'s files without copying them."""
     return component.GRADIO_CACHE
+
+
+# Gradio has no public way to wait for the events an app is running: `Blocks.close()` stops the server at once
+# and leaves a running event's worker (a daemon thread) to finish alone. If the interpreter exits meanwhile,
+# Python ends that thread with pthread_exit when it next asks for the GIL, and the forced unwind through
+# TensorFlow's C++ frames (a catch (...) that does not rethrow) aborts the process: "terminate called ...
+# FATAL: exception not rethrown", exit code 134 after a green test run. The queue's `active_jobs` (one slot
+# per worker, None when free) and each concurrency group's pending `queue` say whether anything is left.
+# Test: tests/test_compat.py::test_gradio_still_has_no_public_way_to_wait_for_running_events
+
+
+def gradio_busy(demo):
+    """Whether the launched gr.Blocks `demo` is running or has queued any event."""
+    queue = getattr(demo, "_queue", None)
+    if queue is None:
+        return False
+    return (any(job is not None for job in queue.active_jobs)
+            or any(q.queue for q in queue.event_queue_per_concurrency_id.values()))
 
 
 # --------------------------------------------------------------------------- argparse

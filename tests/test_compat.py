@@ -191,6 +191,44 @@ def test_gradio_components_still_keep_their_cache_folder():
         "Gradio moved Block.GRADIO_CACHE: find where it keeps served files now and update _compat.gradio_cache_dir.")
 
 
+def test_gradio_still_has_no_public_way_to_wait_for_running_events():
+    import inspect
+    import threading
+    import time
+
+    import gradio as gr
+    from gradio_client import Client
+
+    if set(inspect.signature(gr.Blocks.close).parameters) - {"self", "verbose"} or hasattr(gr.Blocks, "wait"):
+        pytest.fail("Gradio's Blocks.close / Blocks.wait can now wait for running events: use it in app.ui.close "
+                    "and delete _compat.gradio_busy.")
+    started, release = threading.Event(), threading.Event()
+
+    def slow(x):
+        started.set()
+        release.wait(30)
+        return x
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(slow, box, box, api_name="slow")
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+    try:
+        assert not _compat.gradio_busy(demo)
+        job = Client(url, verbose=False).submit("x", api_name="/slow")
+        assert started.wait(30) and _compat.gradio_busy(demo)
+        release.set()
+        assert job.result(timeout=30) == "x"
+        deadline = time.monotonic() + 10
+        while _compat.gradio_busy(demo) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _compat.gradio_busy(demo)
+    finally:
+        release.set()
+        demo.close()
+
+
 # --------------------------------------------------------------------------- argparse
 
 

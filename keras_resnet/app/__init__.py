@@ -19,12 +19,12 @@ examples/   real test images per dataset, each with its true class (apps/example
 from .folders import BACKENDS, FILES, ModelEntry, default_model, discover_models, preset_models, read_model_folder
 from .classify import ModelLoadError, get_predictor, model_input_file, predict, prepare_image
 from .ui import (
-    CSS, DEFAULT_MAX_FILE_SIZE, DEFAULT_MODELS_DIR, EXAMPLES_DIR, THEME, TITLE, build_demo, card_markdown, examples_for, launch,
+    CSS, DEFAULT_MAX_FILE_SIZE, DEFAULT_MODELS_DIR, EXAMPLES_DIR, THEME, TITLE, build_demo, card_markdown, close, examples_for, launch,
     readable_upload_errors, skipped_markdown,
 )
 
 __all__ = [
     "BACKENDS", "CSS", "DEFAULT_MAX_FILE_SIZE", "DEFAULT_MODELS_DIR", "EXAMPLES_DIR", "FILES", "THEME", "TITLE", "ModelEntry",
-    "ModelLoadError", "build_demo", "card_markdown", "default_model", "discover_models", "examples_for", "get_predictor", "launch", "model_input_file",
+    "ModelLoadError", "build_demo", "card_markdown", "close", "default_model", "discover_models", "examples_for", "get_predictor", "launch", "model_input_file",
     "predict", "prepare_image", "preset_models", "read_model_folder", "readable_upload_errors", "skipped_markdown",
 ]

@@ -282,6 +282,23 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,), presets=True):
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024   # bytes: uploads above this are refused by the server (HTTP 413)
 
 
+def close(demo, timeout=60.0):
+    """Close a launched demo once the events it is running or has queued are done (at most `timeout` seconds).
+
+    `demo.close()` alone stops the server at once and leaves a running event's worker thread inside TensorFlow;
+    an interpreter that exits then aborts ("terminate called ... FATAL: exception not rethrown", exit 134).
+    Call this before the process ends (tests' fixtures, scripts).
+    """
+    import time
+
+    from .._compat import gradio_busy
+
+    deadline = time.monotonic() + timeout
+    while gradio_busy(demo) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    demo.close()
+
+
 def launch(demo, server_name="127.0.0.1", port=None, share=False, max_file_size=DEFAULT_MAX_FILE_SIZE, **kw):
     """Start the app (theme and CSS are launch() arguments in Gradio 6); returns (app, url, share_url).
 

@@ -39,7 +39,7 @@ def served():
     try:
         yield demo, Client(url, verbose=False), root, url
     finally:
-        demo.close()
+        ga.close(demo)   # waits for running events: no worker left inside TensorFlow at exit
 
 
 @functools.lru_cache(maxsize=None)
@@ -159,7 +159,7 @@ def test_without_model_folders_the_demo_lists_the_packaged_presets_and_every_too
         assert [r[0] for r in rows] == list(demo.models)
         assert all(r[5] == "Keras" and "no TFLite file" in r[6] for r in rows)
     finally:
-        demo.close()
+        ga.close(demo)   # waits for running events: no worker left inside TensorFlow at exit
 
 
 def test_cli_rejects_bad_port():
@@ -329,4 +329,4 @@ def test_shipped_models_answer_on_every_backend(tmp_path):
                     # TFLite float32 vs Keras: same top class, probabilities within 1e-3
                     _check(label, entry.class_names, _expected(entry.folder, x), atol=1e-3)
     finally:
-        demo.close()
+        ga.close(demo)   # waits for running events: no worker left inside TensorFlow at exit

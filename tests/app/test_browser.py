@@ -38,7 +38,7 @@ def page_url():
     try:
         yield ga, demo, url
     finally:
-        demo.close()
+        ga.close(demo)   # waits for running events: no worker left inside TensorFlow at exit
 
 
 def _upload_image(ga, entry, tmp_path):

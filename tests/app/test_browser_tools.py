@@ -40,7 +40,7 @@ def app():
     try:
         yield ga, demo, url
     finally:
-        demo.close()
+        ga.close(demo)   # waits for running events: no worker left inside TensorFlow at exit
 
 
 def _wait_text(page, selector, text, timeout=60_000):

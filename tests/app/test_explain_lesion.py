@@ -59,7 +59,7 @@ def served(tmp_path_factory):
     try:
         yield demo, Client(url, verbose=False), root
     finally:
-        demo.close()
+        ga.close(demo)   # waits for running events: no worker left inside TensorFlow at exit
 
 
 def _image(path, size=(37, 23), seed=0, colour=None):
@@ -236,7 +236,7 @@ def test_deleting_blocks_of_a_trained_model_changes_its_probabilities(tmp_path):
         assert Image.open(overlay).size == Image.open(path).size
         assert f"**{label['label']}** (top-1," in text
     finally:
-        demo.close()
+        ga.close(demo)   # waits for running events: no worker left inside TensorFlow at exit
 
 
 def test_lesion_random_is_seeded_and_k_is_checked(served, tmp_path):

@@ -26,7 +26,7 @@ def shoot(page, file):
 
 
 def main(trained_here="resnet20-cifar10-subset"):
-    from keras_resnet.app import build_demo, launch, provenance
+    from keras_resnet.app import build_demo, close, launch, provenance
 
     demo = build_demo([ROOT / "saved_models"])
     _, url, _ = launch(demo, prevent_thread_lock=True, quiet=True)
@@ -49,7 +49,7 @@ def main(trained_here="resnet20-cifar10-subset"):
             finally:
                 browser.close()
     finally:
-        demo.close()
+        close(demo)
     print("wrote", OUT / "demo-converted.png", OUT / "demo-trained-here.png")
 
 
