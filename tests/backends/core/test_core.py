@@ -229,3 +229,15 @@ print(json.dumps(max(float((np.abs(a - b) / (1 + np.abs(a))).max()) for a, b in 
     diff = json.loads(r.stdout.strip().splitlines()[-1])
     print(f"max |weight difference| / (1 + |weight|) after one step, 2 devices vs 1: {diff:.2e}")
     assert diff <= 1e-5
+
+
+def test_demo_classifies_on_this_backend():
+    from keras_resnet import app
+
+    models, _ = app.discover_models([ROOT / "saved_models"])
+    entry = models["resnet20-cifar10"]
+    image = np.random.default_rng(4).integers(0, 256, (40, 30, 3)).astype(np.uint8)
+    probs, *_ = app.predict(entry, image, "Keras")
+    assert set(probs) == set(entry.class_names) and abs(sum(probs.values()) - 1) < 1e-4
+    demo = app.build_demo([ROOT / "saved_models"])     # the whole page builds on this backend
+    app.close(demo)
