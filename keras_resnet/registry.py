@@ -53,7 +53,8 @@ POOLINGS = (None, "avg", "max")
 
 # --------------------------------------------------------------------------- training, search, deployment
 
-RECIPES = ("paper", "cosine", "onecycle")    # §4.2 step schedule; cosine; one-cycle
+RECIPES = ("paper", "cosine", "onecycle", "imagenet", "torchvision")   # §4.2 CIFAR steps; cosine; one-cycle;
+IMAGENET_RECIPES = ("imagenet", "torchvision")                          # §3.4 ImageNet; torchvision's modern one
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 SEARCH_FAMILIES = ("cifar", "imagenet")
 

@@ -21,7 +21,7 @@ class TrainConfig:
     dataset: DatasetSource = "cifar10"  # a tfds name, a path, or an ImageData
     data_dir: StrPath | None = None
     run_dir: StrPath | None = None    # default runs/<model>-<dataset>
-    recipe: str = "paper"             # paper | cosine | onecycle
+    recipe: str = "paper"             # paper | cosine | onecycle | imagenet | torchvision (recipes.RECIPE_DEFAULTS)
     epochs: int | None = None         # or iterations; neither: the paper's 64k iterations
     iterations: int | None = None
     batch_size: int = 128             # the global batch (split over the replicas)
@@ -32,6 +32,8 @@ class TrainConfig:
     label_smoothing: float = 0.0
     validation_split: float | int | None = None   # None, a fraction, or a count (paper: 5000)
     augment: bool | None = None       # default: on for CIFAR-like data
+    skip_bad_images: bool = False     # streaming (ImageNet recipes): skip and count unreadable images, not stop
+    cache_budget: int | None = None   # streaming: bytes of decoded images to cache (None: data.streaming's 1 GiB)
     mixed_precision: bool = False
     jit_compile: bool = False
     steps_per_execution: int = 1
@@ -76,9 +78,11 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"weight_decay must be >= 0, got {config.weight_decay!r}.")
     if config.lr is not None and not config.lr > 0:
         raise ValueError(f"lr must be > 0, got {config.lr!r}.")
+    if config.cache_budget is not None and (isinstance(config.cache_budget, bool) or config.cache_budget < 0):
+        raise ValueError(f"cache_budget must be a number of bytes >= 0 (or None), got {config.cache_budget!r}.")
     if not isinstance(config.steps_per_execution, int) or config.steps_per_execution < 1:
         raise ValueError(f"steps_per_execution must be an integer >= 1, got {config.steps_per_execution!r}.")
-    _, steps = recipes.total_steps(1, config.epochs, config.iterations)
+    _, steps = recipes.total_steps(1, config.epochs, config.iterations, config.recipe)
     recipes.check_warmup(config.warmup, None if config.epochs is not None else steps)
     for key in ("preprocessing", "weight_decay", "sync_bn"):
         if key in config.model_kwargs:

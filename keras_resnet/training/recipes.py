@@ -9,6 +9,23 @@ back to 0.1. When the length of the run is given in epochs (or a different
 number of iterations), the two drops sit at the same fractions of the run:
 50% and 75%.
 
+`imagenet` is the ImageNet recipe of He et al. 2016, §3.4: SGD with momentum 0.9, weight decay 1e-4, batch
+256, "the learning rate starts from 0.1 and is divided by 10 when the error plateaus, and the models are trained
+for up to 60 x 10^4 iterations"; the input is the scale augmentation (shorter side in [256, 480]), a random
+224x224 crop or its flip, per-channel mean subtraction and Krizhevsky et al.'s PCA lighting (data/imagenet.py),
+evaluation on the centre 224 crop at shorter side 256 (10-crop with `keras-resnet evaluate --ten-crop`). Its
+fixed-length equivalent (no plateau detection): /10 at 1/3 and 2/3 of the run, i.e. at epochs 30 and 60 of 90,
+as the authors' Torch re-implementation (fb.resnet.torch, train.lua: /10 every 30 epochs, 90 epochs) and
+torchvision's reference (references/classification: --lr 0.1 --lr-step-size 30 --epochs 90, batch 8 x 32) do;
+the default length is those 90 epochs (`RECIPE_DEFAULTS`). 60 x 10^4 iterations at batch 256 are 120 epochs.
+
+`torchvision` is torchvision's modern recipe, the parts that concern the schedule and the loss (Vryniotis 2021,
+"How to train state-of-the-art models using TorchVision's latest primitives"; references/classification/train.py):
+random-resized crop + flip (data/imagenet.py), label smoothing 0.1, a cosine schedule over the run (Loshchilov &
+Hutter 2017), no weight decay on BN and biases (here every recipe decays only conv / dense kernels: the model
+builder's L2), lr 0.1 x batch / 256. Left out: mixup, cutmix, TrivialAugment, random erasing, EMA, long (600
+epoch) runs; its default length is 90 epochs.
+
 `cosine` (Loshchilov & Hutter 2017) and `onecycle` (Smith 2018: a linear
 warm-up over the first 30% of the run to the peak rate, then a cosine decay
 towards zero) are alternatives built from Keras's own `CosineDecay`.
@@ -46,7 +63,7 @@ from typing import Any
 
 import keras
 
-from ..registry import RECIPES, model_depth  # noqa: F401  (model_depth re-exported: recipes.model_depth)
+from ..registry import IMAGENET_RECIPES, RECIPES, model_depth  # noqa: F401  (model_depth re-exported)
 
 PAPER_ITERATIONS = 64_000      # §4.2: "terminate training at 64k iterations"
 PAPER_MILESTONES = (0.5, 0.75)  # 32k and 48k of 64k
@@ -57,12 +74,33 @@ WARMUP_DEPTH = 110
 ONECYCLE_WARMUP = 0.3
 ONECYCLE_DIV = 25.0
 WARMUP_DIV = 10.0              # a warm-up starts at lr / 10: the paper's 0.01 for its 0.1
+IMAGENET_MILESTONES = (1 / 3, 2 / 3)   # §3.4's plateaus as fixed drops: epochs 30 and 60 of 90
+IMAGENET_BATCH = 256           # §3.4: "a mini-batch size of 256"
+IMAGENET_EPOCHS = 90           # fb.resnet.torch / torchvision's reference length
+# What each recipe sets besides its schedule (TrainConfig's own defaults are the CIFAR recipe's):
+RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
+    **{r: {"batch_size": PAPER_BATCH, "weight_decay": 1e-4, "label_smoothing": 0.0} for r in ("paper", "cosine", "onecycle")},
+    "imagenet": {"batch_size": IMAGENET_BATCH, "weight_decay": 1e-4, "label_smoothing": 0.0, "epochs": IMAGENET_EPOCHS},
+    "torchvision": {"batch_size": IMAGENET_BATCH, "weight_decay": 1e-4, "label_smoothing": 0.1,
+                    "epochs": IMAGENET_EPOCHS},
+}
 
 
-def total_steps(steps_per_epoch: int, epochs: int | None = None, iterations: int | None = None) -> tuple[int, int]:
-    """(epochs, iterations) of a run: from `iterations`, from `epochs`, or the paper's 64k."""
+def recipe_defaults(recipe: str) -> dict[str, Any]:
+    """TrainConfig fields `recipe` sets: `TrainConfig(recipe="imagenet", **recipe_defaults("imagenet"))`."""
+    if recipe not in RECIPES:
+        raise ValueError(f"Unknown recipe {recipe!r}. Allowed: {', '.join(RECIPES)}.")
+    return dict(RECIPE_DEFAULTS[recipe])
+
+
+def total_steps(steps_per_epoch: int, epochs: int | None = None, iterations: int | None = None,
+                recipe: str = "paper") -> tuple[int, int]:
+    """(epochs, iterations) of a run: from `iterations`, from `epochs`, or the recipe's default: the paper's 64k
+    iterations (CIFAR), 90 epochs (the ImageNet recipes)."""
     if epochs is not None and iterations is not None:
         raise ValueError(f"Give the length of the run as epochs or iterations, not both (got epochs={epochs}, iterations={iterations}).")
+    if epochs is None and iterations is None and recipe in IMAGENET_RECIPES:
+        epochs = IMAGENET_EPOCHS
     if epochs is not None:
         if int(epochs) != epochs or epochs < 1:
             raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}.")
@@ -74,8 +112,9 @@ def total_steps(steps_per_epoch: int, epochs: int | None = None, iterations: int
 
 
 def default_lr(recipe: str, batch_size: int) -> float:
-    """The peak learning rate: the paper's 0.1 at batch 128, scaled linearly with the batch (Goyal et al. 2017)."""
-    return PAPER_LR * batch_size / PAPER_BATCH
+    """The peak learning rate: the paper's 0.1 at batch 128 (CIFAR, §4.2) or 256 (ImageNet recipes, §3.4), scaled
+    linearly with the batch (Goyal et al. 2017)."""
+    return PAPER_LR * batch_size / (IMAGENET_BATCH if recipe in IMAGENET_RECIPES else PAPER_BATCH)
 
 
 def warmup_steps(model_name: str, steps: int) -> int:
@@ -101,6 +140,8 @@ def resolve_warmup(recipe: str, model_name: str, steps: int, warmup: int | None 
     if warmup is None:
         if recipe == "onecycle":
             return max(1, int(steps * ONECYCLE_WARMUP))
+        if recipe in IMAGENET_RECIPES:     # the ResNet-110 warm-up is CIFAR's (§4.2); §3.4 has none
+            return 0
         return warmup_steps(model_name, steps)
     check_warmup(warmup, steps)
     return int(warmup)
@@ -150,8 +191,8 @@ def schedule(recipe: str, *, lr: float, steps: int, warmup: int | None = None,
     if not lr > 0:
         raise ValueError(f"The learning rate must be > 0, got {lr!r}.")
     warmup = resolve_warmup(recipe, "resnet8", steps, warmup)   # resnet8: no model-dependent warm-up here
-    if recipe == "paper":
-        boundaries = [int(steps * f) for f in PAPER_MILESTONES]
+    if recipe in ("paper", "imagenet"):
+        boundaries = [int(steps * f) for f in (PAPER_MILESTONES if recipe == "paper" else IMAGENET_MILESTONES)]
         values = [lr, lr / 10, lr / 100]
         if warmup and constant:
             boundaries, values, warmup = [warmup] + boundaries, [lr / WARMUP_DIV] + values, 0
@@ -164,7 +205,7 @@ def schedule(recipe: str, *, lr: float, steps: int, warmup: int | None = None,
         if warmup:
             return WarmupPiecewiseConstant(boundaries, values, warmup, lr / WARMUP_DIV)
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
-    start = lr / (ONECYCLE_DIV if recipe == "onecycle" else WARMUP_DIV)
+    start = lr / (ONECYCLE_DIV if recipe == "onecycle" else WARMUP_DIV)     # cosine, onecycle, torchvision
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=start if warmup else lr,
         decay_steps=max(1, steps - warmup),

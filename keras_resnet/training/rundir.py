@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 MODEL_FILE = "model.keras"
 
 # TrainConfig fields that do not change what is trained: a re-run may differ in these.
-VOLATILE = ("run_dir", "overwrite", "devices", "jit_compile", "steps_per_execution", "verbose", "command")
+VOLATILE = ("run_dir", "overwrite", "devices", "jit_compile", "steps_per_execution", "verbose", "command",
+            "skip_bad_images", "cache_budget")
 
 
 def comparable(config_dict: Mapping[str, Any]) -> dict[str, Any]:

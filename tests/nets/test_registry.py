@@ -122,7 +122,8 @@ def test_list_models_and_enumerations():
         if r["family"] != "toy":
             assert R.parse_model_name(r["name"]).family == r["family"]
     assert R.SHORTCUTS == ("A", "B", "C") and R.VERSIONS == ("v1", "v1.5", "v2")
-    assert R.RECIPES == ("paper", "cosine", "onecycle")
+    assert R.RECIPES == ("paper", "cosine", "onecycle", "imagenet", "torchvision")
+    assert set(R.IMAGENET_RECIPES) < set(R.RECIPES)
     assert R.TUNERS == ("random", "bayesian", "hyperband", "grid")
     assert set(R.EXPORT_FORMAT_ALIASES.values()) <= set(R.EXPORT_FORMATS)
     assert set(R.DEFAULT_EXPORT_FORMATS) <= set(R.EXPORT_FORMATS)
