@@ -28,25 +28,34 @@ def register(sub):
                         "a folder with one sub-folder per class, or an .npz (x_train, y_train, x_test, y_test)")
     p.add_argument("--data-dir", help="tfds data_dir holding already prepared data")
     p.add_argument("--run-dir", help="where the run goes (default runs/MODEL-DATASET)")
-    p.add_argument("--recipe", choices=registry.RECIPES, default="paper",
-                   help="learning-rate schedule (default paper: 0.1, /10 at 50%% and 75%% of the run)")
+    p.add_argument("--recipe", choices=registry.RECIPES,
+                   help="training recipe (default: imagenet for resnet18..152 on ImageNet-like photos, else paper). "
+                        "paper: He et al. 4.2 CIFAR, 0.1 /10 at 50%% and 75%% of the run, batch 128; imagenet: "
+                        "He et al. 3.4, scale augmentation [256, 480], 224 crops + flip, PCA lighting, batch 256, "
+                        "0.1 /10 at epochs 30 and 60 of 90; torchvision: random-resized crop, label smoothing 0.1, "
+                        "cosine, 90 epochs; cosine, onecycle: CIFAR input with those schedules")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="length of the run in epochs")
     length.add_argument("--iterations", type=int, help="length of the run in optimizer steps (default: the paper's 64000)")
-    p.add_argument("--batch-size", type=int, default=128, help="global batch size, split over the replicas (default 128)")
+    p.add_argument("--batch-size", type=int,
+                   help="global batch size, split over the replicas (default: the recipe's, 128 or 256)")
     p.add_argument("--lr", type=float, help="peak learning rate (default 0.1 x batch/128)")
     p.add_argument("--warmup", type=int, metavar="N",
                    help="N iterations of linear warm-up from lr/10 to lr (0: none; default: 400 for ResNet-110 and "
                         "deeper, none below, onecycle 30%% of the run; the paper (4.2) holds 0.01 constant instead)")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay on the kernels (default 1e-4)")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing (default 0)")
+    p.add_argument("--label-smoothing", type=float, help="label smoothing (default: the recipe's, 0 or 0.1)")
     p.add_argument("--validation-split", type=_split,
                    help="hold out the END of the train split for validation: a count (paper: 5000) or a fraction")
     aug = p.add_mutually_exclusive_group()
     aug.add_argument("--augment", dest="augment", action="store_true", default=None,
                      help="4-pixel pad + random crop + flip (default: on for 32x32 colour data)")
     aug.add_argument("--no-augment", dest="augment", action="store_false")
+    p.add_argument("--skip-bad-images", action="store_true",
+                   help="ImageNet recipes: skip unreadable images (counted, listed at the end) instead of stopping")
+    p.add_argument("--cache-budget", type=float, metavar="GB",
+                   help="ImageNet recipes: cache decoded images only when they fit this many GB (default 1)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="bfloat16 compute (CPUs, GPUs of compute capability >= 8.0), float16 with loss scaling on "
                         "older GPUs; the model card says which")
@@ -68,6 +77,10 @@ def register(sub):
     p.add_argument("--dataset", required=True, help="the dataset (as for `train`)")
     p.add_argument("--data-dir", help="tfds data_dir holding already prepared data")
     p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--ten-crop", action="store_true",
+                   help="the paper's 10-crop testing (3.4): 4 corners + centre of the image resized to shorter side "
+                        "256 (at 224 crops) and their flips, probabilities averaged (ImageNet-like data)")
+    p.add_argument("--skip-bad-images", action="store_true", help="skip unreadable images (counted) instead of stopping")
     p.add_argument("--output", help="confusion-matrix PNG (default: confusion.png next to the model)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing confusion-matrix PNG")
     add_backend_option(p)
@@ -77,11 +90,12 @@ def register(sub):
 def _command(args):
     """The command line that reproduces `args` (non-default options only, in the parser's order)."""
     words = ["keras-resnet", "train", args.model]
+    implied = getattr(args, "implied", {})      # what the model, dataset and recipe choose when left out
     for action in parser_actions(args.parser):
         if not action.option_strings or action.dest in ("help", "model"):
             continue
         value = getattr(args, action.dest, None)
-        if value is None or value == action.default:
+        if value is None or value == action.default or (action.dest in implied and value == implied[action.dest]):
             continue
         flag = action.option_strings[0]
         if action.nargs == 0:          # store_true / store_false: the flag that gave this value
@@ -92,8 +106,31 @@ def _command(args):
     return shlex.join(words)
 
 
+def _recipe_defaults(args):
+    """--recipe, --batch-size, --label-smoothing left out: the recipe's (imagenet for an ImageNet net on photos)."""
+    from ..training.recipes import recipe_defaults
+
+    auto = "paper"
+    if registry.parse_model_name(args.model).family == "imagenet":
+        from ..data.streaming import is_imagenet_like
+
+        auto = "imagenet" if is_imagenet_like(args.dataset) else "paper"
+    args.recipe = args.recipe or auto
+    defaults = recipe_defaults(args.recipe)
+    args.implied = {"recipe": auto, "batch_size": defaults["batch_size"],
+                    "label_smoothing": defaults["label_smoothing"]}
+    for key in ("batch_size", "label_smoothing"):
+        if getattr(args, key) is None:
+            setattr(args, key, defaults[key])
+    if args.recipe in registry.IMAGENET_RECIPES and args.epochs is None and args.iterations is None:
+        args.epochs = defaults["epochs"]
+        args.implied["epochs"] = defaults["epochs"]
+
+
 def run_train(args):
     from ..training import TrainConfig, train
+
+    _recipe_defaults(args)
 
     kw = dict(model=args.model, model_kwargs=model_kwargs(args), dataset=args.dataset, data_dir=args.data_dir,
               run_dir=args.run_dir, recipe=args.recipe, epochs=args.epochs, iterations=args.iterations,
@@ -102,7 +139,8 @@ def run_train(args):
               label_smoothing=args.label_smoothing, validation_split=args.validation_split, augment=args.augment,
               mixed_precision=args.mixed_precision, jit_compile=args.jit_compile, sync_bn=args.sync_bn,
               seed=args.seed, overwrite=args.overwrite, verbose=2 if args.quiet else "auto",
-              devices=args.devices.split(",") if args.devices else None,
+              devices=args.devices.split(",") if args.devices else None, skip_bad_images=args.skip_bad_images,
+              cache_budget=None if args.cache_budget is None else int(args.cache_budget * 2 ** 30),
               command=_command(args))
     if args.steps_per_execution is not None:
         kw["steps_per_execution"] = args.steps_per_execution
@@ -142,17 +180,31 @@ def _evaluate_and_plot(args, path, out, card):
     from ..training.fit import check_fit
     from ..training.rundir import plot_confusion
 
-    data = data_lib.load(args.dataset, data_dir=args.data_dir)
     model = load_keras_model(path)
+    recipe = ((card or {}).get("training") or {}).get("recipe")
+    streaming = args.ten_crop or recipe in registry.IMAGENET_RECIPES     # photos: centre crop or 10-crop views
+    if streaming:
+        from ..data.streaming import load_streaming, reporting_bad_images
+
+        crop = tuple(s or 224 for s in model.input_shape[1:3])
+        data = load_streaming(args.dataset, data_dir=args.data_dir, crop=crop, skip_bad_images=args.skip_bad_images,
+                              recipe=recipe if recipe in registry.IMAGENET_RECIPES else "imagenet", stats="imagenet")
+    else:
+        data = data_lib.load(args.dataset, data_dir=args.data_dir)
     if card:
         check_card_matches(card, path.with_name(CARD_FILE), model.input_shape[1:], model.output_shape[-1], path)
     check_fit(model.input_shape[1:], model.output_shape[-1], data.image_shape, class_names=data.class_names,
               model=f"model {str(path)!r}", data=f"dataset {args.dataset!r}",
               fix="evaluate a model trained on this kind of data")
-    m = evaluate(model, data_lib.pipeline(data.test, batch_size=args.batch_size, training=False))
+    if streaming:
+        with reporting_bad_images(data):
+            m = evaluate(model, data, batch_size=args.batch_size, ten_crop=args.ten_crop)
+    else:
+        m = evaluate(model, data_lib.pipeline(data.test, batch_size=args.batch_size, training=False))
     names = card["class_names"] if card else data.class_names
     plot_confusion(m["confusion"], names, out, title=f"{path.parent.name or path.stem} on {data.name}: "
                                                     f"top-1 error {100 * m['top1_error']:.2f}%")
+    views = " (10-crop)" if args.ten_crop else " (centre crop)" if streaming else ""
     print(f"top-1 error {100 * m['top1_error']:.2f}%  top-5 error {100 * m['top5_error']:.2f}%  "
-          f"({m['examples']} test images of {data.name})")
+          f"({m['examples']} test images of {data.name}{views})")
     print(f"confusion matrix: {out}")

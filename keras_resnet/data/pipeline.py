@@ -79,6 +79,8 @@ def pipeline(ds: tf.data.Dataset, *, batch_size: int, training: bool, augment: b
 
 def normalization_stats(data: ImageData) -> dict[str, Any]:
     """Per-channel mean and std (population, 0..1 units) of the training split, for ``preprocessing``."""
+    if data._stats is None and hasattr(data, "compute_stats"):   # streaming photos: a bounded sample (streaming.py)
+        data._stats = data.compute_stats()
     if data._stats is None and data.arrays is not None:    # in memory (and the only way without TensorFlow)
         x = data.arrays["x_train"]
         total = np.zeros((2, x.shape[-1]), np.float64)

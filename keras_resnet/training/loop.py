@@ -83,6 +83,8 @@ def prepare_data(config: TrainConfig, strategy: Any = None) -> PreparedData:
     """
     from .. import data as data_lib
 
+    if config.recipe in recipes.IMAGENET_RECIPES:       # photos of every size, streamed (data/streaming.py)
+        return _prepare_streaming(config, strategy)
     if isinstance(config.dataset, (str, pathlib.PurePath)):
         data = data_lib.load(str(config.dataset), data_dir=config.data_dir,
                              validation_split=config.validation_split, seed=config.seed)
@@ -116,6 +118,41 @@ def prepare_data(config: TrainConfig, strategy: Any = None) -> PreparedData:
     val = data.validation if data.num_validation else None
     return PreparedData(data, batched(data.train, True), batched(val, False), batched(data.test, False),
                         max(1, steps), config.batch_size, local)
+
+
+def _prepare_streaming(config: TrainConfig, strategy: Any) -> PreparedData:
+    """prepare_data for the ImageNet recipes: StreamingData at the model's input size (TensorFlow backend)."""
+    from ..data.streaming import CACHE_BUDGET, StreamingData, load_streaming
+    from ..registry import DEFAULT_INPUT_SHAPES
+
+    shape = config.model_kwargs.get("input_shape") or DEFAULT_INPUT_SHAPES["imagenet"]
+    crop = tuple(int(s) if s else DEFAULT_INPUT_SHAPES["imagenet"][i] for i, s in enumerate(shape[:2]))
+    if isinstance(config.dataset, StreamingData):
+        data = config.dataset
+    elif isinstance(config.dataset, (str, pathlib.PurePath)):
+        data = load_streaming(str(config.dataset), data_dir=config.data_dir, validation_split=config.validation_split,
+                              seed=config.seed, crop=crop, recipe=config.recipe, skip_bad_images=config.skip_bad_images,
+                              cache_budget=CACHE_BUDGET if config.cache_budget is None else config.cache_budget)
+    else:
+        raise ValueError(f"recipe {config.recipe!r} streams photos from a path or a tfds name (or a StreamingData); "
+                         f"dataset {getattr(config.dataset, 'name', config.dataset)!r} is in-memory arrays: use "
+                         "--recipe paper (or cosine, onecycle) for it")
+    if backend() != "tensorflow":
+        raise ValueError(f"recipe {config.recipe!r} streams photos through tf.data, which needs the TensorFlow "
+                         f"backend for now; on the {backend()} backend use --backend tensorflow")
+    from .distribute import per_replica_batch
+
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    local = per_replica_batch(config.batch_size, strategy) if strategy is not None else config.batch_size
+    drop, n = replicas > 1, data.num_train
+    if n < config.batch_size and drop:
+        raise ValueError(f"The training split has {n} images, fewer than one global batch of {config.batch_size}.")
+    onehot = len(data.class_names) if config.label_smoothing else None
+    kw = dict(batch_size=config.batch_size, seed=config.seed, drop_remainder=drop, one_hot=onehot)
+    train = data.batches("train", training=True, augment=config.augment is not False, **kw)
+    val = data.batches("validation", **kw) if data.num_validation else None
+    steps = n // config.batch_size if drop else math.ceil(n / config.batch_size)
+    return PreparedData(data, train, val, data.batches("test", **kw), max(1, steps), config.batch_size, local)
 
 
 def _prepare_arrays(config: TrainConfig, data: ImageData, distribution: Any) -> PreparedData:
@@ -191,7 +228,7 @@ def build_model(config: TrainConfig, data: ImageData) -> keras.Model:
 
 def schedule_info(config: TrainConfig, steps_per_epoch: int) -> tuple[int, int, float, int]:
     """(epochs, total optimizer steps, peak lr, warm-up steps) of the run."""
-    epochs, steps = recipes.total_steps(steps_per_epoch, config.epochs, config.iterations)
+    epochs, steps = recipes.total_steps(steps_per_epoch, config.epochs, config.iterations, config.recipe)
     lr = config.lr if config.lr is not None else recipes.default_lr(config.recipe, config.batch_size)
     return epochs, steps, lr, recipes.resolve_warmup(config.recipe, config.model, steps, config.warmup)
 
@@ -215,13 +252,16 @@ def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int)
                   steps_per_execution=config.steps_per_execution)
 
 
-def evaluate(model: keras.Model, data_or_ds: ImageData | Batches, batch_size: int = EVAL_BATCH) -> dict[str, Any]:
+def evaluate(model: keras.Model, data_or_ds: ImageData | Batches, batch_size: int = EVAL_BATCH, *,
+             ten_crop: bool = False) -> dict[str, Any]:
     """Top-1/top-5 accuracy and error, and the confusion matrix, on an ImageData's test split or a dataset.
 
     `data_or_ds`: an ImageData (its test split), a tf.data.Dataset of (image, label) pairs, batched or not,
-    or ArrayBatches (any backend); labels as integers or one-hot.
+    or ArrayBatches (any backend); labels as integers or one-hot. Streaming ImageNet-like data is scored on the
+    centre crop; `ten_crop`: the paper's 10-crop testing (§3.4), the mean of the probabilities of the ten views
+    (a dataset of (B, 10, h, w, 3) batches, or streaming data).
     """
-    ds, predict = _eval_batches(model, data_or_ds, batch_size)
+    ds, predict = _eval_batches(model, data_or_ds, batch_size, ten_crop)
     classes = int(model.output_shape[-1])
     n, top1, top5 = 0, 0, 0
     confusion = np.zeros((classes, classes), np.int64)
@@ -243,12 +283,15 @@ def evaluate(model: keras.Model, data_or_ds: ImageData | Batches, batch_size: in
             "examples": n, "confusion": confusion}
 
 
-def _eval_batches(model: keras.Model, data_or_ds: Any, batch_size: int) -> tuple[Any, Any]:
+def _eval_batches(model: keras.Model, data_or_ds: Any, batch_size: int, ten_crop: bool = False) -> tuple[Any, Any]:
     """(iterable of (x, y) batches, a function x -> probabilities) for `evaluate`, on the backend in use."""
     from .. import data as data_lib
     from ..data.batches import ArrayBatches
+    from ..data.streaming import StreamingData
 
     is_data = hasattr(data_or_ds, "test") and hasattr(data_or_ds, "class_names")
+    if ten_crop or isinstance(data_or_ds, StreamingData):
+        return _streaming_eval(model, data_or_ds, batch_size, ten_crop)
     if isinstance(data_or_ds, ArrayBatches) or (is_data and data_or_ds.test is None):
         if is_data:
             if data_or_ds.arrays is None:
@@ -268,6 +311,33 @@ def _eval_batches(model: keras.Model, data_or_ds: Any, batch_size: int) -> tuple
     @tf.function(reduce_retracing=True)
     def predict(x):
         return model(x, training=False)
+
+    return ds, predict
+
+
+def _streaming_eval(model: keras.Model, data_or_ds: Any, batch_size: int, ten_crop: bool) -> tuple[Any, Any]:
+    """Centre-crop or 10-crop batches of streaming data (or a dataset of 10-view batches) and their predictor:
+    the ten views of each image go through the model as one batch of 10 B; their probabilities are averaged."""
+    import tensorflow as tf
+
+    from ..data.streaming import StreamingData
+
+    if isinstance(data_or_ds, StreamingData):
+        ds = data_or_ds.batches("test", batch_size=batch_size, views="ten_crop" if ten_crop else "center")
+    elif ten_crop and isinstance(data_or_ds, tf.data.Dataset) and len(data_or_ds.element_spec[0].shape) == 5:
+        ds = data_or_ds
+    else:
+        raise ValueError("ten_crop needs streaming ImageNet-like data (recipe imagenet / torchvision: a folder of "
+                         "photos, TFRecords or tfds imagenet2012) or a dataset of (B, 10, h, w, 3) batches; got "
+                         f"{type(data_or_ds).__name__} {getattr(data_or_ds, 'name', '')!r}")
+
+    @tf.function(reduce_retracing=True)
+    def predict(x):
+        if not ten_crop:
+            return model(x, training=False)
+        views = tf.shape(x)[1]
+        p = model(tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0)), training=False)
+        return tf.reduce_mean(tf.reshape(tf.cast(p, tf.float32), [-1, views, tf.shape(p)[-1]]), axis=1)
 
     return ds, predict
 
@@ -335,8 +405,11 @@ def _train(config: TrainConfig) -> TrainResult:
     strategy, distribution = _devices(config)
     prepared = prepare_data(config, strategy if strategy is not None else distribution)
     build_scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    from ..data.streaming import reporting_bad_images
+
     with distribution.scope() if distribution is not None else contextlib.nullcontext():   # JAX: fit sharded too
-        return _fit(config, run_dir, cfg, chief, state, prepared, build_scope)
+        with reporting_bad_images(prepared.data):     # streaming: an unreadable image named / skips reported
+            return _fit(config, run_dir, cfg, chief, state, prepared, build_scope)
 
 
 def _fit(config: TrainConfig, run_dir: pathlib.Path, cfg: dict[str, Any], chief: bool, state: str,
