@@ -129,7 +129,7 @@ def check_image_file(path: StrPath, max_pixels: int | None = None) -> None:
         try:
             with Image.open(path) as img:
                 w, h = img.size
-                frames = img.n_frames if img.format == "GIF" else 1
+                frames = int(getattr(img, "n_frames", 1)) if img.format == "GIF" else 1
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             found = re.search(r"\((\d+) pixels\)", str(e))
             held = f"an image of {int(found.group(1)):,} pixels" if found else "an image larger than the limit"
