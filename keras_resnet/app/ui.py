@@ -231,7 +231,7 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,), presets=True):
     def classify_if_image(image, name, backend):
         return classify(image, name, backend) if image is not None else (gr.skip(),) * 3
 
-    galleries = {}   # examples folder -> (gr.Dataset, paths); filled inside the Blocks below
+    galleries: dict[pathlib.Path, tuple[gr.Gallery, list[pathlib.Path]]] = {}   # filled in the Blocks
 
     def select_model(name):
         entry = models[name]

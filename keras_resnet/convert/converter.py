@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ..nets.builders import build, deep_graph_recursion
+from ..nets.builders import build
+from ..nets.graph import deep_graph_recursion
 from ..nets.weights import assign_weights
 from .checkpoints import read_checkpoint
 from .layouts import check_state, detect_layout, keras_weights

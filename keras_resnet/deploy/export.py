@@ -10,19 +10,21 @@ its threshold is not kept (unless `keep_failed=True`) and the export raises `Par
 
 Files written next to model.keras (or in `output_dir`): `saved_model/`, `model.tflite`,
 `model_fp16.tflite`, `model_int8.tflite`, `model.onnx`, `labels.txt`, `parity.json`, `parity.txt`.
+
+This module is the export itself (formats, checks, placing the files); each format lives in its own module:
+savedmodel.py (the serving function, the SavedModel), int8.py (int8 calibration: the input preprocessing
+folded), tflite.py (conversion, embedded labels, operators), onnx_export.py (tf2onnx), export_data.py (the
+calibration and held-out images). Their public names are importable from here too.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import pathlib
 import shutil
-import subprocess
 import sys
 import tempfile
-import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,8 +32,13 @@ import numpy as np
 from .. import registry
 from ..training.fit import check_fit
 from . import parity
-from .predictors import LABELS_FILE, KerasPredictor, load_keras_model, open_predictor, read_model_card
+from .export_data import _arrays, _check_images, _load_dataset, _tfds_name  # noqa: F401  (re-exported)
+from .int8 import _write_int8_saved_model, input_affine
+from .onnx_export import write_onnx
 from .parity import ParityError
+from .predictors import KerasPredictor, load_keras_model, model_card_path, open_predictor, read_model_card
+from .savedmodel import TOP_K, _serving_fn, _write_probs_saved_model, saved_model_archive  # noqa: F401
+from .tflite import LABELS_FILE, convert_tflite, embed_labels, flex_ops, tflite_ops
 
 if TYPE_CHECKING:
     import keras
@@ -43,7 +50,6 @@ if TYPE_CHECKING:
 FORMATS = registry.EXPORT_FORMATS
 ALIASES = registry.EXPORT_FORMAT_ALIASES
 DEFAULT_FORMATS = registry.DEFAULT_EXPORT_FORMATS
-TOP_K = 5
 
 __all__ = ["export", "FORMATS", "DEFAULT_FORMATS", "ParityError", "resolve_formats", "saved_model_archive",
            "convert_tflite", "input_affine", "write_onnx", "tflite_ops", "flex_ops"]
@@ -62,308 +68,6 @@ def resolve_formats(formats: str | Iterable[str] | None) -> list[str]:
         if key not in out:
             out.append(key)
     return out
-
-
-# --------------------------------------------------------------------------- SavedModel
-
-def _serving_fn(model: keras.Model, input_shape: ShapeLike, with_top_k: bool, class_table: Any = None,
-                k: int = TOP_K) -> Any:
-    """The uint8 -> probabilities (and top-k) function that every format is made from."""
-    import tensorflow as tf
-
-    spec = tf.TensorSpec([None, *input_shape], tf.uint8, name="images")
-    k = min(k, model.output_shape[-1])
-
-    @tf.function(input_signature=[spec])
-    def serve(images):
-        probs = model(tf.cast(images, tf.float32), training=False)
-        out = {"probabilities": probs}
-        if with_top_k:
-            scores, ids = tf.math.top_k(probs, k=k)
-            out.update(top_k_ids=ids, top_k_scores=scores,
-                       top_k_labels=class_table.lookup(tf.cast(ids, tf.int64)))
-        return out
-
-    return serve
-
-
-def saved_model_archive(model: keras.Model, input_shape: ShapeLike, labels_path: StrPath,
-                        k: int = TOP_K) -> keras.export.ExportArchive:
-    """A `keras.export.ExportArchive` with TF Serving's `serving_default` and a `class_names` signature.
-
-    serving_default(images: uint8 [N, H, W, C]) -> probabilities float32 [N, K], top_k_ids int32 [N, k],
-    top_k_scores float32 [N, k], top_k_labels string [N, k]. class_names() -> class_names string [K].
-    The class names are the asset `assets/labels.txt` (one per line).
-    """
-    import keras
-    import tensorflow as tf
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    init = tf.lookup.TextFileInitializer(str(labels_path), tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
-                                         tf.string, tf.lookup.TextFileIndex.WHOLE_LINE)
-    table = tf.lookup.StaticHashTable(init, default_value="")
-    archive.track(table)
-    archive.add_endpoint("serving_default", _serving_fn(model, input_shape, True, table, k))
-    num_classes = model.output_shape[-1]
-
-    @tf.function(input_signature=[])
-    def class_names():
-        return {"class_names": table.lookup(tf.range(num_classes, dtype=tf.int64))}
-
-    archive.add_endpoint("class_names", class_names)
-    return archive
-
-
-def _write_probs_saved_model(model: keras.Model, input_shape: ShapeLike, path: StrPath) -> None:
-    """A probabilities-only SavedModel: what the TFLite and ONNX converters read (variables frozen)."""
-    import keras
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint("serving_default", _serving_fn(model, input_shape, False))
-    archive.write_out(str(path), verbose=False)
-
-
-def input_affine(model: keras.Model) -> tuple[np.ndarray, np.ndarray, keras.Model] | None:
-    """(scale, offset, rest) when `model` starts with Rescaling / Normalization layers on its input.
-
-    The model is then `rest(x * scale + offset)` with one scale and offset per channel (He et al.'s
-    preprocessing: x / 255, minus the mean, divided by the std). None when it does not start that way.
-    """
-    import keras
-
-    layers = model.layers
-    if len(model.inputs) != 1 or len(model.input_shape) != 4 or not layers or \
-            not isinstance(layers[0], keras.layers.InputLayer):
-        return None
-    channels = model.input_shape[-1]
-    scale, offset = np.ones(channels), np.zeros(channels)
-    last = None
-    try:
-        for layer in layers[1:]:
-            if isinstance(layer, keras.layers.Rescaling):
-                s = np.broadcast_to(np.asarray(layer.scale, np.float64).ravel(), (channels,))
-                o = np.broadcast_to(np.asarray(layer.offset, np.float64).ravel(), (channels,))
-                scale, offset = scale * s, offset * s + o
-            elif isinstance(layer, keras.layers.Normalization):
-                axis = layer.axis if isinstance(layer.axis, (tuple, list)) else (layer.axis,)
-                if layer.invert or tuple(axis) not in ((-1,), (3,)):
-                    break
-                mean = np.broadcast_to(np.asarray(layer.mean, np.float64).ravel(), (channels,))
-                std = np.maximum(np.sqrt(np.broadcast_to(np.asarray(layer.variance, np.float64).ravel(), (channels,))),
-                                 keras.config.epsilon())       # as Normalization computes it
-                scale, offset = scale / std, (offset - mean) / std
-            else:
-                break
-            last = layer
-        if last is None:
-            return None
-        rest = keras.Model(last.output, model.output)    # fails unless the rest reads only `last`'s output
-    except (ValueError, TypeError, AttributeError):
-        return None
-    return scale.astype(np.float32), offset.astype(np.float32), rest
-
-
-def _write_int8_saved_model(model: keras.Model, input_shape: ShapeLike, path: StrPath,
-                            images: np.ndarray) -> bool:
-    """The probabilities SavedModel for the int8 converter, the input preprocessing folded into one op.
-
-    The converter quantizes every op's output to int8 on its own calibrated range. Left as the
-    model's layers, the preprocessing is three requantizations (x / 255, minus the mean, divided by
-    the std) and the middle one gets the range of the last: the image reaches the first convolution
-    with about 6 of its 8 bits, which alone made 1.7-2x as many int8 top-1 disagreements with Keras
-    (e.g. 25 -> 15 of 1,017 for saved_models/resnet20-cifar10-subset, 19 -> 9 for resnet44-cifar10).
-    Folded into one per-channel affine (a 1x1 depthwise convolution with bias: one int8 op, its
-    weights exact per channel), the image is requantized once, at ~1 pixel level. Returns False
-    (nothing written) when the model does not start with Rescaling / Normalization or the folded
-    graph differs from the model by 1e-5 or more on `images` in float32.
-    """
-    import keras
-    import tensorflow as tf
-
-    folded = input_affine(model)
-    if folded is None:
-        return False
-    scale, offset, rest = folded
-    kernel = tf.constant(scale.reshape(1, 1, -1, 1))
-    bias = tf.constant(offset)
-    spec = tf.TensorSpec([None, *input_shape], tf.uint8, name="images")
-
-    @tf.function(input_signature=[spec])
-    def serve(images: Any) -> dict[str, Any]:
-        x = tf.nn.depthwise_conv2d(tf.cast(images, tf.float32), kernel, [1, 1, 1, 1], "VALID") + bias
-        return {"probabilities": rest(x, training=False)}
-
-    sample = tf.constant(images[:64])
-    diff = np.abs(np.asarray(serve(sample)["probabilities"], np.float64) -
-                  np.asarray(model(tf.cast(sample, tf.float32), training=False), np.float64)).max()
-    if not diff < 1e-5:
-        return False
-    archive = keras.export.ExportArchive()
-    archive.track(rest)
-    archive.add_endpoint("serving_default", serve)
-    archive.write_out(str(path), verbose=False)
-    return True
-
-
-# --------------------------------------------------------------------------- TFLite
-
-def convert_tflite(probs_saved_model: StrPath, mode: str = "float32",
-                   representative: np.ndarray | None = None) -> bytes:
-    """TFLite flatbuffer bytes, built-in ops only (no Flex / SELECT_TF_OPS).
-
-    mode: "float32", "float16" (weights in fp16) or "int8" (full integer: uint8 input and output,
-    int8 weights and activations calibrated on `representative`, a uint8 array [N, H, W, C]).
-    """
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(probs_saved_model))
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if mode == "float16":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-    elif mode == "int8":
-        if representative is None or len(representative) == 0:
-            raise ValueError("int8 export needs representative images; none were given or found")
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([representative[i:i + 1]] for i in range(len(representative)))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.uint8
-        converter.inference_output_type = tf.uint8
-    elif mode != "float32":
-        raise ValueError(f"unknown TFLite mode {mode!r}; allowed: float32, float16, int8")
-    return converter.convert()
-
-
-def embed_labels(flatbuffer: bytes, class_names: Iterable[str]) -> bytes:
-    """Append `labels.txt` as an associated file (a zip after the flatbuffer, as TFLite metadata packs it)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(LABELS_FILE, "\n".join(class_names) + "\n")
-    return bytes(flatbuffer) + buf.getvalue()
-
-
-def _builtin_names() -> dict[int, str]:
-    from ai_edge_litert import schema_py_generated as schema
-
-    return {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-
-
-def tflite_ops(path_or_bytes: StrPath | bytes | bytearray) -> list[str]:
-    """Every operator of a .tflite file, read from its flatbuffer: builtin names and custom codes."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    data = path_or_bytes if isinstance(path_or_bytes, (bytes, bytearray)) else pathlib.Path(path_or_bytes).read_bytes()
-    model = schema.Model.GetRootAsModel(data, 0)
-    names = _builtin_names()
-    ops: set[str] = set()
-    for i in range(model.OperatorCodesLength()):
-        code = model.OperatorCodes(i)
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        custom = code.CustomCode()
-        ops.add(custom.decode() if custom else names.get(builtin, str(builtin)))
-    return sorted(ops)
-
-
-def flex_ops(path_or_bytes: StrPath | bytes | bytearray) -> list[str]:
-    """The Flex (SELECT_TF_OPS) or other custom operators of a .tflite file: [] for a deployable file."""
-    builtin = set(_builtin_names().values()) - {"CUSTOM"}
-    return [op for op in tflite_ops(path_or_bytes) if op not in builtin]
-
-
-# --------------------------------------------------------------------------- ONNX
-
-def write_onnx(probs_saved_model: StrPath, path: StrPath, opset: int = 17) -> None:
-    """Convert the probabilities SavedModel with tf2onnx (optional extra: pip install tf2onnx onnxruntime).
-
-    tf2onnx's SavedModel route freezes every variable; its `from_function` route and Keras's
-    `model.export(format="onnx")` leave the Normalization layer's mean/variance as graph inputs.
-    """
-    try:
-        import tf2onnx  # noqa: F401
-    except ImportError:
-        raise ValueError("the onnx format needs tf2onnx and onnxruntime: pip install tf2onnx onnxruntime") from None
-    cmd = [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(probs_saved_model),
-           "--output", str(path), "--opset", str(opset)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0 or not pathlib.Path(path).is_file():
-        raise ValueError(f"tf2onnx could not convert the model: {done.stderr.strip()[-500:]}")
-
-
-# --------------------------------------------------------------------------- data
-
-def _load_dataset(source: Any, card: Mapping[str, Any] | None, what: str) -> Any:
-    """An ImageData from a source (tfds name, path, spec dict or ImageData), else from the model card."""
-    from .. import data as data_lib
-
-    if source is None:
-        spec = dict(((card or {}).get("dataset") or {}).get("spec") or {})
-        if not spec.get("source"):
-            return None
-        if not _tfds_name(spec["source"]) or spec.get("data_dir") is not None:
-            # a card is information: a path in it is never read unless the user passes it
-            option = "--representative-data / representative_data" if what == "int8 calibration" else \
-                "--eval-data / eval_data"
-            raise ValueError(f"the model card names the dataset {str(spec['source'])[:200]!r}"
-                             + (f" in data_dir {str(spec['data_dir'])[:200]!r}" if spec.get("data_dir") else "")
-                             + f" for {what}; paths in a model card are not read unless you pass them: pass "
-                             f"{option} with that dataset" + (", or --no-check" if what != "int8 calibration" else ""))
-        spec.pop("data_dir", None)
-        try:
-            return data_lib.load(spec.pop("source"), **{k: spec[k] for k in
-                                                        ("data_dir", "validation_split", "image_size", "seed")
-                                                        if spec.get(k) is not None})
-        except (ValueError, FileNotFoundError, OSError) as e:
-            print(f"export: the model card's dataset could not be loaded for {what} ({e})", file=sys.stderr)
-            return None
-    if isinstance(source, (str, os.PathLike)):
-        return data_lib.load(source)
-    if isinstance(source, dict):
-        spec = dict(source)
-        return data_lib.load(spec.pop("source"), **spec)
-    return source
-
-
-def _tfds_name(source: Any) -> bool:
-    """Whether a card's dataset source is a tensorflow-datasets name (`cifar10`, `mnist:3.*.*`), not a path."""
-    import re
-
-    return (isinstance(source, str) and re.fullmatch(r"[a-z][a-z0-9_]*(/[a-z0-9_.]+)?(:[0-9*.]+)?", source) is not None
-            and not pathlib.Path(source).exists())
-
-
-def _arrays(source: Any, split: str, limit: int, seed: int = 0) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(images uint8 [N, H, W, C], labels or None) from an array, (x, y), a tf.data.Dataset or ImageData."""
-    import tensorflow as tf
-
-    if source is None:
-        return None, None
-    if hasattr(source, "class_names") and hasattr(source, "train"):
-        source = getattr(source, split)
-    if isinstance(source, tf.data.Dataset):
-        if split == "train":
-            source = source.shuffle(10_000, seed=seed)
-        xs, ys = [], []
-        for item in source.take(limit).as_numpy_iterator():
-            x, y = item if isinstance(item, tuple) else (item, None)
-            xs.append(x)
-            ys.append(y)
-        y = None if not ys or ys[0] is None else np.asarray(ys).astype(np.int64)
-        return np.asarray(xs), y
-    if isinstance(source, tuple):
-        x, y = source
-        return np.asarray(x)[:limit], np.asarray(y).astype(np.int64).ravel()[:limit]
-    return np.asarray(source)[:limit], None
-
-
-def _check_images(x: np.ndarray | None, input_shape: ShapeLike, what: str) -> np.ndarray | None:
-    if x is None or len(x) == 0:
-        return None
-    x = x[..., None] if x.ndim == 3 else x
-    check_fit(input_shape, None, x.shape[1:], data=f"the {what} data",
-              fix="give images of the model's input size")
-    return np.clip(x, 0, 255).astype(np.uint8)
 
 
 # --------------------------------------------------------------------------- export
@@ -410,6 +114,7 @@ def export(model: keras.Model | StrPath, output_dir: StrPath | None = None, *,
     """
     formats = resolve_formats(formats)
     keras_model, out_dir, card = _resolve_model(model, output_dir)
+    card_path = model_card_path(model) if card else None
     class_names = list(class_names or (card or {}).get("class_names") or
                        [f"class_{i}" for i in range(keras_model.output_shape[-1])])
     if len(class_names) != keras_model.output_shape[-1]:
@@ -432,7 +137,7 @@ def export(model: keras.Model | StrPath, output_dir: StrPath | None = None, *,
 
     rep = None
     if "tflite-int8" in formats:
-        data = _load_dataset(representative_data, card, "int8 calibration")
+        data = _load_dataset(representative_data, card, "int8 calibration", card_path)
         rep = _check_images(_arrays(data, "train", num_representative)[0], shape, "representative")
         if rep is None:
             raise ValueError("int8 export needs representative images: pass representative_data / "
@@ -440,7 +145,7 @@ def export(model: keras.Model | StrPath, output_dir: StrPath | None = None, *,
                              "model_card.json names a dataset that can be loaded here")
     x_eval = y_eval = None
     if check:
-        data = _load_dataset(eval_data, card, "the parity check")
+        data = _load_dataset(eval_data, card, "the parity check", card_path)
         x_eval, y_eval = _arrays(data, "test", max_eval)
         x_eval = _check_images(x_eval, shape, "held-out")
         if x_eval is None:

@@ -22,13 +22,13 @@ import numpy as np
 
 from ..nets.saving import MODEL_FILE, check_keras_archive, load_keras_model  # noqa: F401  (re-exported)
 from .images import load_images
+from .tflite import LABELS_FILE, tflite_ops
 
 if TYPE_CHECKING:
     import keras
 
     from .._typing import ImageInput, ShapeLike, StrPath
 
-LABELS_FILE = "labels.txt"
 CARD_FILE = "model_card.json"
 BACKENDS = ("keras", "savedmodel", "tflite", "onnx")
 
@@ -264,8 +264,6 @@ class TFLitePredictor(Predictor):
 
     def ops(self) -> list[str]:
         """The operator names the file uses (e.g. CONV_2D); Flex ops would show as custom ops."""
-        from .export import tflite_ops
-
         return tflite_ops(self.path)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:

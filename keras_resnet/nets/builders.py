@@ -19,9 +19,7 @@ the model so that it takes raw 0-255 images.
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -33,6 +31,7 @@ from ..registry import (  # noqa: F401  (CIFAR_DEPTHS, list_models: re-exported 
 )
 from ..runtime import check_onednn
 from .blocks import BlockOptions, bn, conv, conv_bn_relu, relu, stage
+from .graph import deep_graph_recursion  # noqa: F401  (re-exported: nets.builders.deep_graph_recursion)
 
 if TYPE_CHECKING:
     from .._typing import Preprocessing, ShapeLike
@@ -136,22 +135,6 @@ def _head(x, include_top, pooling, classes, classifier_activation, weight_decay)
     if pooling == "max":
         return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
     return x
-
-
-@contextlib.contextmanager
-def deep_graph_recursion(limit: int = 20_000) -> Iterator[None]:
-    """Let Keras walk very deep graphs (ResNet-1202 has ~3,600 layers in a chain).
-
-    Keras maps a functional graph with one recursive call per node, which
-    exceeds Python's default limit of 1,000. Use this around building, cloning,
-    saving or loading such a model; the previous limit is restored afterwards.
-    """
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, limit))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
 
 
 def _model(inputs, input_tensor, outputs, name):

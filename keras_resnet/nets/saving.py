@@ -50,7 +50,7 @@ def load_keras_model(path: StrPath, compile: bool = False) -> keras.Model:
     """
     import keras
 
-    from .. import nets  # noqa: F401  registers this package's layers, so Keras finds them by name
+    from . import layers  # noqa: F401  registers this package's layers, so Keras finds them by name
 
     path = pathlib.Path(path)
     if path.is_dir():

@@ -248,7 +248,7 @@ def build_with_weights(build: Callable[..., keras.Model], name: str, weights: St
         return assign_weights(model, keras_weights(state, layout), what, skip_top=not include_top)
     if lowered.endswith(".keras"):
         from .saving import load_keras_model
-        from .builders import deep_graph_recursion
+        from .graph import deep_graph_recursion
 
         with deep_graph_recursion():
             source = load_keras_model(path)     # safe_mode=True, one clear error for a broken file
