@@ -222,11 +222,13 @@ class StreamingData(ImageData):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         crop, cached = self.crop, self.cache_plan()[split][0]
-        ds = self._decoded(split, training, seed)
         to_uint8 = lambda x: tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)  # noqa: E731
+        if training and augment and cached:     # decoded photos in file order, then shuffled every epoch
+            n = self.splits[split].count
+            ds = self._decoded(split, False, seed).cache().shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        else:
+            ds = self._decoded(split, training, seed)
         if training and augment:
-            if cached:
-                ds = ds.cache()     # decoded photos; augmentation stays random every epoch
             transform = imagenet.random_resized_crop if self.spec.get("recipe") == "torchvision" \
                 else imagenet.scale_augment
             seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
