@@ -165,6 +165,11 @@ def names_help() -> str:
     return f"{', '.join(r['name'] for r in list_models())}; or {MORE_NAMES}"
 
 
+def normalize_name(name: str) -> str:
+    """The one spelling rule for model names: "ResNet-50 " -> "resnet50" (case, dashes and surrounding spaces ignored)."""
+    return str(name).strip().lower().replace("-", "")
+
+
 def parse_model_name(name: str) -> ModelName:
     """A model name -> ModelName; ValueError saying what was received and what is allowed.
 
@@ -176,7 +181,7 @@ def parse_model_name(name: str) -> ModelName:
     """
     if not isinstance(name, str):
         raise ValueError(f"Model name must be a string, got {name!r}. Allowed: {names_help()}.")
-    key = name.strip().lower().replace("-", "")
+    key = normalize_name(name)
     if key == TOY_NAME:
         return ModelName(key, "toy", "toy", None)
     match = _NAME.match(key)

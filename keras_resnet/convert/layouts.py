@@ -121,7 +121,7 @@ def _stage_counts(keys: Iterable[str]) -> dict[int, int]:
 
 def parse_model_name(model: str) -> tuple[str, int]:
     """`model` ("resnet56", "ResNet-56", "cifar_resnet50") -> (family, depth); ValueError otherwise."""
-    key = str(model).strip().lower().replace("-", "")
+    key = registry.normalize_name(model)
     m = _NAME.match(key)
     if not m:
         raise ValueError(

@@ -63,7 +63,9 @@ def list_presets() -> list[dict[str, Any]]:
 
 
 def _model_key(name: str) -> str:
-    return str(name).strip().lower().replace("-", "")
+    from ..registry import normalize_name
+
+    return normalize_name(name)
 
 
 def _available() -> str:
