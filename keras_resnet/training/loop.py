@@ -318,6 +318,9 @@ def _eval_batches(model: keras.Model, data_or_ds: Any, batch_size: int, ten_crop
 def _streaming_eval(model: keras.Model, data_or_ds: Any, batch_size: int, ten_crop: bool) -> tuple[Any, Any]:
     """Centre-crop or 10-crop batches of streaming data (or a dataset of 10-view batches) and their predictor:
     the ten views of each image go through the model as one batch of 10 B; their probabilities are averaged."""
+    if backend() != "tensorflow":
+        raise ValueError(f"centre-crop / 10-crop evaluation of photos streams them through tf.data, which needs the "
+                         f"TensorFlow backend for now; on the {backend()} backend use --backend tensorflow")
     import tensorflow as tf
 
     from ..data.streaming import StreamingData
