@@ -549,16 +549,28 @@ def _tfds_splits(name: str, data_dir: StrPath | None) -> tuple[list[str], dict[s
     label = info.features["label"] if "label" in info.features else None
     if "image" not in info.features or not isinstance(label, tfds.features.ClassLabel):
         raise ValueError(f"tensorflow-datasets {name!r} has no 'image' and 'label' features; allowed: {STREAMING_HELP}")
-    have = list(info.splits.keys())
-    test = next((s for s in ("validation", "test") if s in have), None)
-    if "train" not in have or test is None:
-        root = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
-        raise FileNotFoundError(
-            f"tensorflow-datasets {name!r} is not prepared in data_dir={data_dir and str(data_dir)!r} (splits "
-            f"{have}; nothing is downloaded at run time): prepare it once with `tfds build {name} --manual_dir "
-            f"DIR_WITH_THE_ARCHIVES --data_dir {root}` and pass that data_dir")
-    return list(label.names), {"train": Split("tfds", np.array(["train"]), None, info.splits["train"].num_examples),
-                               "test": Split("tfds", np.array([test]), None, info.splits[test].num_examples)}
+    have = list(info.splits.keys())       # empty until prepared (and under tfds.testing.mock_data)
+    test = next((s for s in ("validation", "test") if not have or s in have), None)
+    root = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
+    missing = FileNotFoundError(
+        f"tensorflow-datasets {name!r} is not prepared in data_dir={data_dir and str(data_dir)!r} (splits {have}; "
+        f"nothing is downloaded at run time): prepare it once with `tfds build {name} --manual_dir "
+        f"DIR_WITH_THE_ARCHIVES --data_dir {root}` and pass that data_dir")
+    if (have and "train" not in have) or test is None:
+        raise missing
+
+    def count(split: str) -> int:
+        if split in info.splits and info.splits[split].num_examples:
+            return int(info.splits[split].num_examples)
+        try:
+            ds = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
+        except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError):
+            raise missing from None
+        n = int(ds.cardinality())
+        return n if n >= 0 else int(ds.reduce(0, lambda c, _: c + 1))
+
+    return list(label.names), {"train": Split("tfds", np.array(["train"]), None, count("train")),
+                               "test": Split("tfds", np.array([test]), None, count(test))}
 
 
 # ------------------------------------------------------------------------------------------ reporting

@@ -258,3 +258,14 @@ def test_which_data_the_imagenet_recipe_is_for(tree, tmp_path, rng):
         load_streaming(tmp_path / "d.npz")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_streaming(tmp_path / "nowhere")
+
+
+def test_tfds_imagenet2012_streams_with_the_imagenet_constants():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=6):     # encoded images, as a prepared imagenet2012 holds them
+        data = load_streaming("imagenet2012", crop=(16, 16))
+        assert (data.num_train, data.num_test, len(data.class_names)) == (6, 6, 1000)
+        x, _ = next(iter(data.batches("train", batch_size=3, training=True, seed=0)))
+        assert x.shape == (3, 16, 16, 3)
+        assert next(iter(data.batches("test", batch_size=2, views="ten_crop")))[0].shape == (2, 10, 16, 16, 3)
+        assert data.compute_stats()["mean"] == list(imagenet.IMAGENET_MEAN)      # no sample needed
