@@ -186,8 +186,8 @@ def _evaluate_and_plot(args, path, out, card):
     if streaming:
         from ..data.streaming import load_streaming, reporting_bad_images
 
-        crop = tuple(s or 224 for s in model.input_shape[1:3])
-        data = load_streaming(args.dataset, data_dir=args.data_dir, crop=crop, skip_bad_images=args.skip_bad_images,
+        crop = (int(model.input_shape[1] or 224), int(model.input_shape[2] or 224))
+        data: data_lib.ImageData = load_streaming(args.dataset, data_dir=args.data_dir, crop=crop, skip_bad_images=args.skip_bad_images,
                               recipe=recipe if recipe in registry.IMAGENET_RECIPES else "imagenet", stats="imagenet")
     else:
         data = data_lib.load(args.dataset, data_dir=args.data_dir)

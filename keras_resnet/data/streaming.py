@@ -34,7 +34,7 @@ import struct
 import sys
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -188,7 +188,8 @@ class StreamingData(ImageData):
         """split -> (cached?, estimated bytes): the training split as decoded photos (count x mean decoded size of
         a header sample), evaluation splits after the centre crop (count x crop x crop x 3); cached in the order
         train, validation, test while the total stays within `cache_budget`."""
-        plan, left = {}, self.cache_budget
+        plan: dict[str, tuple[bool, int]] = {}
+        left = self.cache_budget
         for split in ("train", "validation", "test"):
             if split not in self.splits:
                 continue
@@ -283,7 +284,7 @@ class StreamingData(ImageData):
         s = self.splits[split]
         if s.kind == "files" and s.count > k:
             pick = np.sort(np.random.default_rng(0).choice(s.count, k, replace=False))
-            sub = dataclasses.replace(self, splits={split: Split("files", s.names[pick], s.labels[pick], k)})
+            sub = dataclasses.replace(self, splits={split: Split("files", s.names[pick], np.asarray(s.labels)[pick], k)})
             ds = sub._decoded(split, False, None)
         else:
             ds = self._decoded(split, False, None).take(k)
@@ -322,7 +323,7 @@ def _header_size(name: str, data: bytes) -> tuple[int, int, int] | None:
     with pixel_budget(_max_pixels()):
         try:
             with Image.open(io.BytesIO(data)) as img:
-                return img.size[0], img.size[1], img.n_frames if img.format == "GIF" else 1
+                return img.size[0], img.size[1], getattr(img, "n_frames", 1) if img.format == "GIF" else 1
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             return _max_pixels() + 1, 1, 1
         except Exception:  # noqa: BLE001  not for Pillow: TensorFlow's decoder says what is wrong with it
@@ -588,7 +589,7 @@ class reporting_bad_images:  # noqa: N801  (a context manager, used as `with rep
             warnings.filterwarnings("ignore", message="Your input ran out of data")   # then says nothing useful
         return self.bad
 
-    def __exit__(self, kind: Any, error: Any, tb: Any) -> bool:
+    def __exit__(self, kind: Any, error: Any, tb: Any) -> Literal[False]:
         self._warnings.__exit__(kind, error, tb)
         if self.bad is None:
             return False

@@ -126,7 +126,7 @@ def _prepare_streaming(config: TrainConfig, strategy: Any) -> PreparedData:
     from ..registry import DEFAULT_INPUT_SHAPES
 
     shape = config.model_kwargs.get("input_shape") or DEFAULT_INPUT_SHAPES["imagenet"]
-    crop = tuple(int(s) if s else DEFAULT_INPUT_SHAPES["imagenet"][i] for i, s in enumerate(shape[:2]))
+    crop = (int(shape[0] or DEFAULT_INPUT_SHAPES["imagenet"][0]), int(shape[1] or DEFAULT_INPUT_SHAPES["imagenet"][1]))
     if isinstance(config.dataset, StreamingData):
         data = config.dataset
     elif isinstance(config.dataset, (str, pathlib.PurePath)):
@@ -148,11 +148,13 @@ def _prepare_streaming(config: TrainConfig, strategy: Any) -> PreparedData:
     if n < config.batch_size and drop:
         raise ValueError(f"The training split has {n} images, fewer than one global batch of {config.batch_size}.")
     onehot = len(data.class_names) if config.label_smoothing else None
-    kw = dict(batch_size=config.batch_size, seed=config.seed, drop_remainder=drop, one_hot=onehot)
-    train = data.batches("train", training=True, augment=config.augment is not False, **kw)
-    val = data.batches("validation", **kw) if data.num_validation else None
+    def batches(split: str, training: bool = False) -> tf.data.Dataset:
+        return data.batches(split, batch_size=config.batch_size, training=training, augment=config.augment is not False,
+                            seed=config.seed, drop_remainder=drop, one_hot=onehot)
+
+    val = batches("validation") if data.num_validation else None
     steps = n // config.batch_size if drop else math.ceil(n / config.batch_size)
-    return PreparedData(data, train, val, data.batches("test", **kw), max(1, steps), config.batch_size, local)
+    return PreparedData(data, batches("train", True), val, batches("test"), max(1, steps), config.batch_size, local)
 
 
 def _prepare_arrays(config: TrainConfig, data: ImageData, distribution: Any) -> PreparedData:
