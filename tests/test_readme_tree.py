@@ -1,4 +1,5 @@
-"""README's "Where things are" names every module of the package, and only modules that exist."""
+"""The development page's "Where things are" (docs/development.md) names every module of the package, and only
+modules that exist."""
 
 import pathlib
 import re
@@ -8,7 +9,7 @@ PACKAGE = ROOT / "keras_resnet"
 
 
 def _tree_block():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
     section = text.split("## Where things are", 1)[1]
     return section.split("```", 2)[1]
 
@@ -44,12 +45,12 @@ def _modules():
 
 def test_readme_tree_lists_every_module():
     missing = sorted(f"{pkg + '/' if pkg else ''}{name}" for pkg, name in _modules() - _listed())
-    assert not missing, f"README 'Where things are' does not list: {missing}"
+    assert not missing, f"docs/development.md 'Where things are' does not list: {missing}"
 
 
 def test_readme_tree_lists_only_existing_modules():
     extra = sorted(f"{pkg + '/' if pkg else ''}{name}" for pkg, name in _listed() - _modules())
-    assert not extra, f"README 'Where things are' lists modules that do not exist: {extra}"
+    assert not extra, f"docs/development.md 'Where things are' lists modules that do not exist: {extra}"
 
 
 def test_readme_tree_lists_every_subpackage():
@@ -57,4 +58,4 @@ def test_readme_tree_lists_every_subpackage():
     subpackages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
     assert subpackages, "no subpackages found"
     missing = [name for name in subpackages if f"  {name}/" not in block]
-    assert not missing, f"README 'Where things are' does not list subpackages: {missing}"
+    assert not missing, f"docs/development.md 'Where things are' does not list subpackages: {missing}"
