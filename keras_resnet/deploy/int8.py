@@ -65,7 +65,7 @@ def _write_int8_saved_model(model: keras.Model, input_shape: ShapeLike, path: St
     model's layers, the preprocessing is three requantizations (x / 255, minus the mean, divided by
     the std) and the middle one gets the range of the last: the image reaches the first convolution
     with about 6 of its 8 bits, which alone made 1.7-2x as many int8 top-1 disagreements with Keras
-    (e.g. 25 -> 15 of 1,017 for saved_models/resnet20-cifar10-subset, 19 -> 9 for resnet44-cifar10).
+    (e.g. 25 -> 15 of 1,017 for saved_models/resnet20-cifar10-subset, 19 -> 8 for resnet44-cifar10).
     Folded into one per-channel affine (a 1x1 depthwise convolution with bias: one int8 op, its
     weights exact per channel), the image is requantized once, at ~1 pixel level. Returns False
     (nothing written) when the model does not start with Rescaling / Normalization or the folded
