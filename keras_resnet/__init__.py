@@ -92,7 +92,8 @@ class _RegisterAfterKeras(importlib.abc.MetaPathFinder):
             exec_module(module)
             _register_keras_objects()
 
-        loader.exec_module = exec_then_register   # type: ignore[method-assign]  (this spec's own loader object)
+        # this spec's own loader object only
+        loader.exec_module = exec_then_register   # type: ignore[method-assign]
         return spec
 
 

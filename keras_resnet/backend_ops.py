@@ -39,11 +39,11 @@ def forward(model: Any) -> Callable[[np.ndarray], np.ndarray]:
                                      [v.value for v in model.non_trainable_variables], x))
     import torch
 
-    def call(x: np.ndarray) -> Any:
+    def call_torch(x: np.ndarray) -> Any:
         with torch.no_grad():
             return _numpy(model(np.asarray(x, np.float32), training=False))
 
-    return call
+    return call_torch
 
 
 def value_and_gradient(fn: Callable[[Any], Any], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ from .pipeline import pad_for
 
 def augment_batch_numpy(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The paper's pad-crop-flip on a batch (N, H, W, C): each image its own offset and flip, one gather."""
-    n, h, w, _ = images.shape
+    n, h, w = int(images.shape[0]), int(images.shape[1]), int(images.shape[2])
     ph, pw = pad_for(h), pad_for(w)
     padded = np.pad(images, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
     dy = rng.integers(0, 2 * ph + 1, n)

@@ -95,6 +95,7 @@ def normalization_stats(data: ImageData) -> dict[str, Any]:
             x = tf.cast(x, tf.float64) / 255.0
             return tf.stack([tf.reduce_sum(x, [0, 1, 2]), tf.reduce_sum(x * x, [0, 1, 2])])
 
+        assert data.train is not None     # without arrays, a tf.data source
         total = data.train.batch(1024).map(sums, num_parallel_calls=AUTOTUNE).reduce(
             tf.zeros([2, data.image_shape[-1]], tf.float64), lambda a, b: a + b).numpy()
         data._stats = _stats_from_sums(total, data.num_train * data.image_shape[0] * data.image_shape[1])

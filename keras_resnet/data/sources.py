@@ -143,8 +143,9 @@ def from_arrays(x_train: npt.ArrayLike, y_train: npt.ArrayLike, x_test: npt.Arra
               "x_test": x_test, "y_test": y_test}
     spec = {"source": name, "data_dir": None, "validation_split": validation_split,
             "image_size": None if image_size is None else list(image_size)}
-    common = dict(name=name, spec=spec, class_names=class_names, image_shape=tuple(int(s) for s in shape),
-                  num_train=cut, num_test=len(x_test), num_validation=n_val)
+    common: dict[str, Any] = dict(name=name, spec=spec, class_names=class_names,
+                                  image_shape=tuple(int(s) for s in shape), num_train=cut, num_test=len(x_test),
+                                  num_validation=n_val)
     if not _tensorflow_backend():     # JAX / PyTorch: arrays only, no TensorFlow (data.batches feeds fit)
         if image_size is not None:
             arrays = {k: resize_arrays(v, image_size) if k.startswith("x") else v for k, v in arrays.items()}

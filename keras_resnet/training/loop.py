@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     from .._typing import History
     from ..data import ImageData
     from ..data.batches import ArrayBatches
+    from typing_extensions import TypeAlias
 
-    Batches = tf.data.Dataset | ArrayBatches
+    Batches: TypeAlias = "tf.data.Dataset | ArrayBatches"
 
 EVAL_BATCH = 256
 
@@ -215,7 +216,9 @@ def build_model(config: TrainConfig, data: ImageData) -> keras.Model:
     kwargs.update(preprocessing=data_lib.normalization_stats(data), sync_bn=config.sync_bn)
     if config.weight_decay:
         kwargs["weight_decay"] = config.weight_decay
-    if config.model.replace("-", "").lower() == "toy_skip":
+    from ..registry import TOY_NAME, normalize_name
+
+    if normalize_name(config.model) == TOY_NAME:
         kwargs.pop("sync_bn"), kwargs.pop("weight_decay", None)
     previous = keras.config.dtype_policy()
     if config.mixed_precision:
@@ -432,8 +435,9 @@ def _fit(config: TrainConfig, run_dir: pathlib.Path, cfg: dict[str, Any], chief:
         rundir.truncate_history(run_dir / "history.csv", done)
     if done and config.verbose:
         print(f"Resuming {run_dir} after epoch {done} of {epochs}.")
-    if hasattr(prepared.train_ds, "set_epoch"):
-        prepared.train_ds.set_epoch(done)    # a resumed run continues the same permutations
+    set_epoch = getattr(prepared.train_ds, "set_epoch", None)
+    if set_epoch is not None:
+        set_epoch(done)    # ArrayBatches: a resumed run continues the same permutations
     eval_ds, eval_name = (prepared.val_ds, "validation") if prepared.val_ds is not None else (prepared.test_ds, "test")
     model.fit(prepared.train_ds, epochs=epochs, validation_data=eval_ds, shuffle=False,
               callbacks=_callbacks(run_dir, chief, backup_dir), verbose=config.verbose)

@@ -23,7 +23,7 @@ class EpochScalars(keras.callbacks.Callback):
 
     def _writer(self, split: str) -> Any:
         if split not in self._writers:
-            from tensorboard.summary import Writer
+            from tensorboard.summary import Writer  # type: ignore[import-untyped]
 
             self._writers[split] = Writer(str(self.log_dir / split))
         return self._writers[split]
