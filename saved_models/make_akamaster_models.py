@@ -1,7 +1,7 @@
 """Make saved_models/resnet{20,32,44,56}-cifar10 from akamaster's CIFAR-10 checkpoints (../shared/weights/akamaster).
 
     python saved_models/make_akamaster_models.py            # model.keras, model_card.json
-    keras-resnet export saved_models/resnet20-cifar10 --format tflite tflite-int8   # each folder
+    keras-resnet export saved_models/resnet20-cifar10 --format tflite tflite-int8 --representative-data DATA --eval-data DATA  # each folder
     python saved_models/make_akamaster_models.py --readme   # README.md, from the card and parity.json
 
 For each network: `keras-resnet convert` (logits checked against PyTorch), the test accuracy measured
@@ -161,7 +161,7 @@ these weights, here too, is slightly optimistic.
 
 int8 is full-integer (uint8 in and out), calibrated on 200 images of the subset's training split. The
 project's thresholds: float32 100 % top-1 agreement and max |Δp| < 1e-4; int8 ≥ 98 % agreement and
-accuracy within 1 point of Keras. Made with `keras-resnet export saved_models/{folder.name} --format tflite tflite-int8`.
+accuracy within 1 point of Keras. Made with `keras-resnet export saved_models/{folder.name} --format tflite tflite-int8 --representative-data ../shared/data/cifar10-subset/cifar10_subset.npz --eval-data ../shared/data/cifar10-subset/cifar10_subset.npz`.
 
 Files: {files} (uint8 input, labels embedded and in `labels.txt`), `model_card.json`, `parity.json` / `parity.txt`.
 
