@@ -99,9 +99,12 @@ def test_keras_file_from_tensorflow_gives_the_same_probabilities(tmp_path):
     assert np.abs(p - r["p"]).max() <= 1e-5
     out = os.environ.get("KERAS_RESNET_BACKEND_OUT")
     if out:   # "and back": a .keras written here, its probabilities, for the TensorFlow side to compare
-        trained = kr.build("resnet8", input_shape=(32, 32, 3), classes=10, shortcut="B", version="v2")
-        trained.save(pathlib.Path(out) / "model.keras")
-        np.savez(pathlib.Path(out) / "probabilities.npz", x=r["x"], p=trained.predict(r["x"], verbose=0))
+        # (the trained preset, one SGD step further on this backend: an untrained net on raw pixels
+        # saturates its softmax, where float32 rounding differences between backends are amplified)
+        model.compile(keras.optimizers.SGD(1e-3), "sparse_categorical_crossentropy")
+        model.fit(r["x"][:16], np.arange(16) % 10, batch_size=16, epochs=1, verbose=0)
+        model.save(pathlib.Path(out) / "model.keras")
+        np.savez(pathlib.Path(out) / "probabilities.npz", x=r["x"], p=model.predict(r["x"], verbose=0))
 
 
 def test_weights_files_and_pytorch_checkpoint(tmp_path):
