@@ -3,6 +3,8 @@
     from keras_resnet.nets import build, profile
     model = build("resnet56", classes=10)
     profile(model)                         # params and MACs
+
+`build`, `profile`, the named models and the layers are also importable from `keras_resnet` itself.
 """
 
 from .blocks import BLOCKS, SHORTCUTS, VERSIONS, BlockOptions
