@@ -4,8 +4,8 @@ TF 2.21's oneDNN `Conv2DBackpropFilter` for a 1x1 kernel at stride 2 with fewer 
 16 input channels corrupts the heap when the batch size is odd (found on AMD EPYC
 Zen 4, AVX-512 + BF16; see `nets.layers.SubsamplingConv2D`). Every shortcut option
 and the plain net are trained here through the real CLI at three widths, on a
-dataset whose last batch is odd, each in its own process, so a native crash fails
-one test instead of killing pytest.
+dataset whose last batch is odd, in child processes (one per option), so a native crash
+fails tests instead of killing pytest.
 """
 
 import os
@@ -61,31 +61,46 @@ WIDTHS = ("0.25", "0.5", "1")
 OPTIONS = ("A", "B", "C", "plain")
 
 
+# One process per option runs `keras-resnet train` (the CLI's own main) at the three widths in turn and
+# prints a line after each: a native crash kills that process, failing the tests of the widths it had not
+# finished, and names the last one started in its stderr. (12 processes cost 12 TensorFlow start-ups.)
+DRIVER = """
+import sys
+from keras_resnet.cli import main
+for argv in map(str.split, sys.argv[1:]):
+    print("start", argv[argv.index("--width") + 1], file=sys.stderr, flush=True)
+    print("done", argv[argv.index("--width") + 1], main(argv), flush=True)
+"""
+
+
 @pytest.fixture(scope="module")
 def cli_runs(odd_dataset, tmp_path_factory):
-    """Every (option, width) trained by its own `keras-resnet train` process, two processes at a time (much of a
-    run is TensorFlow's single-threaded start-up): {(option, width): (CompletedProcess, run directory)}."""
+    """Every (option, width) trained through the CLI, one process per option, two processes at a time:
+    {(option, width): (exit status of its run or None if the process died before it, stderr, run directory)}."""
     from concurrent.futures import ThreadPoolExecutor
 
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "PYTHONFAULTHANDLER": "1"}
 
-    def run(key):
-        option, width = key
-        run_dir = tmp_path_factory.mktemp(f"{option}-{width}") / "run"
-        flags = ["--plain"] if option == "plain" else ["--shortcut", option]
-        cmd = [sys.executable, "-m", "keras_resnet.cli", "train", "resnet8", *flags, "--width", width,
-               "--dataset", str(odd_dataset), "--iterations", "4", "--batch-size", "64",
-               "--run-dir", str(run_dir), "--quiet"]
-        return key, (subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300), run_dir)
+    def run(option):
+        flags = "--plain" if option == "plain" else f"--shortcut {option}"
+        dirs = {w: tmp_path_factory.mktemp(f"{option}-{w}") / "run" for w in WIDTHS}
+        argvs = [f"train resnet8 {flags} --width {w} --dataset {odd_dataset} --iterations 4 --batch-size 64 "
+                 f"--run-dir {dirs[w]} --quiet" for w in WIDTHS]
+        p = subprocess.run([sys.executable, "-c", DRIVER, *argvs], capture_output=True, text=True, env=env, cwd=ROOT,
+                           timeout=300)
+        status = {w: int(code) for _, w, code in (line.split() for line in p.stdout.splitlines()
+                                                 if line.startswith("done "))}
+        detail = f"process exit {p.returncode} (negative: killed by signal)\n{p.stderr[-3000:]}"
+        return {(option, w): (status.get(w), detail, dirs[w]) for w in WIDTHS}
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(run, [(o, w) for o in OPTIONS for w in WIDTHS]))
+        return {k: v for runs in pool.map(run, OPTIONS) for k, v in runs.items()}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("option", OPTIONS)
 def test_cli_training_survives_every_option_and_width(option, width, cli_runs):
-    p, run_dir = cli_runs[option, width]
-    assert p.returncode == 0, f"exit {p.returncode} (negative: killed by signal)\n{p.stderr[-3000:]}"
+    status, detail, run_dir = cli_runs[option, width]
+    assert status == 0, f"{option} width {width}: train returned {status}; {detail}"
     assert (run_dir / "model.keras").exists()
