@@ -149,6 +149,20 @@ def _torch_available() -> bool:
     return True
 
 
+def _build_kwargs(layout: Layout, input_shape: ShapeLike | None, preprocessing: Preprocessing | None,
+                  classifier_activation: str | Callable[..., Any] | None, name: str | None) -> dict[str, Any]:
+    """`build`'s keyword arguments for the model of `layout` (input shape from the layout unless given)."""
+    kwargs = dict(layout.build_kwargs, classes=layout.classes, preprocessing=preprocessing,
+                  classifier_activation=classifier_activation)
+    if input_shape is not None:
+        kwargs["input_shape"] = tuple(input_shape)
+    elif layout.channels != 3:
+        kwargs["input_shape"] = (layout.input_size, layout.input_size, layout.channels)
+    if name is not None:
+        kwargs["name"] = name
+    return kwargs
+
+
 def convert(
     checkpoint: StrPath,
     model: str | None = None,
@@ -190,15 +204,8 @@ def convert(
     check_state(state, layout, source=f"Checkpoint {pathlib.Path(checkpoint).name}")
     if preprocessing == "source":
         preprocessing = layout.preprocessing
-    kwargs = dict(layout.build_kwargs, classes=layout.classes, preprocessing=preprocessing,
-                  classifier_activation=classifier_activation)
-    if input_shape is not None:
-        kwargs["input_shape"] = tuple(input_shape)
-    elif layout.channels != 3:
-        kwargs["input_shape"] = (layout.input_size, layout.input_size, layout.channels)
-    if name is not None:
-        kwargs["name"] = name
-    keras_model = build(layout.model_name, **kwargs)
+    keras_model = build(layout.model_name, **_build_kwargs(layout, input_shape, preprocessing,
+                                                           classifier_activation, name))
     assign_weights(keras_model, keras_weights(state, layout), source=f"checkpoint {pathlib.Path(checkpoint).name}")
     say(f"{pathlib.Path(checkpoint).name}: {layout.describe()} -> {layout.model_name} "
         f"({keras_model.count_params():,} parameters)")

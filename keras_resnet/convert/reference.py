@@ -32,6 +32,12 @@ def _torch() -> types.ModuleType:
 def reference_model(layout: Layout) -> nn.Module:
     """An eval-mode `torch.nn.Module` of `layout` (random weights until a state dict is loaded)."""
     _torch()                                   # a clear error when torch is not installed
+    net = _akamaster_resnet(layout) if layout.kind == "akamaster" else _torchvision_resnet(layout)
+    return net.eval()
+
+
+def _akamaster_resnet(layout: Layout) -> nn.Module:
+    """akamaster's CIFAR ResNet (`resnet.py`): 3 stages of 16/32/64 filters, option A (zero-padded) shortcuts."""
     from torch import nn
     from torch.nn import functional as F
 
@@ -74,6 +80,14 @@ def reference_model(layout: Layout) -> nn.Module:
             out = F.avg_pool2d(out, out.size()[3]).flatten(1)
             return self.linear(out)
 
+    return AkamasterResNet(layout.counts[0], layout.classes, layout.channels)
+
+
+def _torchvision_block(kind: str) -> type[nn.Module]:
+    """torchvision's `BasicBlock` or `Bottleneck` (v1.5: the stride on the 3x3 convolution)."""
+    from torch import nn
+    from torch.nn import functional as F
+
     class BasicBlock(nn.Module):
         expansion = 1
 
@@ -109,6 +123,14 @@ def reference_model(layout: Layout) -> nn.Module:
             out = self.bn3(self.conv3(out))
             return F.relu(out + (x if self.downsample is None else self.downsample(x)))
 
+    return Bottleneck if kind == "bottleneck" else BasicBlock
+
+
+def _torchvision_resnet(layout: Layout) -> nn.Module:
+    """torchvision's ImageNet ResNet (`models/resnet.py`): 7x7 stem, max pool, 4 stages of 64..512 planes."""
+    from torch import nn
+    from torch.nn import functional as F
+
     class TorchvisionResNet(nn.Module):
         layer1: nn.Sequential                  # set by setattr below (annotations only: no class attributes)
         layer2: nn.Sequential
@@ -142,13 +164,7 @@ def reference_model(layout: Layout) -> nn.Module:
             x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
             return self.fc(self.avgpool(x).flatten(1))
 
-    net: nn.Module
-    if layout.kind == "akamaster":
-        net = AkamasterResNet(layout.counts[0], layout.classes, layout.channels)
-    else:
-        block = Bottleneck if layout.block == "bottleneck" else BasicBlock
-        net = TorchvisionResNet(block, layout.counts, layout.classes, layout.channels)
-    return net.eval()
+    return TorchvisionResNet(_torchvision_block(layout.block), layout.counts, layout.classes, layout.channels)
 
 
 def reference_logits(layout: Layout, state: Mapping[str, np.ndarray], images: np.ndarray) -> np.ndarray:
