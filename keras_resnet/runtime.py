@@ -123,8 +123,8 @@ def onednn_off_by_default() -> bool:
 def check_onednn() -> None:
     """Warn once per process (PerformanceWarning) when TensorFlow's oneDNN kernels are off by default here.
 
-    Called where keras_resnet first needs TensorFlow for real work (building or training a model),
-    never at import.
+    Called when training starts on the TensorFlow backend (`training.train`, which `keras-resnet train` runs),
+    never at import or when a model is built.
     """
     global _onednn_checked
     if _onednn_checked:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import keras
 
@@ -57,6 +58,7 @@ class BlockOptions:
     sync_bn: bool = False
     weight_decay: float = 0.0
     fused_bn: bool = True
+    dtype: Any = None        # every layer's dtype policy (None: Keras's default), e.g. "mixed_bfloat16"
 
 
 def conv(x: keras.KerasTensor, filters: int, kernel: int, strides: int, prefix: str, opts: BlockOptions,
@@ -70,7 +72,7 @@ def conv(x: keras.KerasTensor, filters: int, kernel: int, strides: int, prefix: 
     """
     padding = "same"
     if strides > 1 and kernel > 1:
-        x = keras.layers.ZeroPadding2D(kernel // 2, name=f"{prefix}_pad")(x)
+        x = keras.layers.ZeroPadding2D(kernel // 2, name=f"{prefix}_pad", dtype=opts.dtype)(x)
         padding = "valid"
     regularizer = keras.regularizers.L2(opts.weight_decay / 2) if opts.weight_decay else None
     # A strided 1x1 (projection shortcut, v1 bottleneck) subsamples first: same result, and it
@@ -85,6 +87,7 @@ def conv(x: keras.KerasTensor, filters: int, kernel: int, strides: int, prefix: 
         kernel_initializer="zeros" if zero else "he_normal",
         kernel_regularizer=regularizer,
         name=f"{prefix}_conv",
+        dtype=opts.dtype,
     )(x)
 
 
@@ -102,11 +105,12 @@ def bn(x: keras.KerasTensor, prefix: str, opts: BlockOptions, zero_gamma: bool =
         synchronized=opts.sync_bn,
         gamma_initializer="zeros" if zero_gamma else "ones",
         name=f"{prefix}_{suffix}",
+        dtype=opts.dtype,
     )(x)
 
 
-def relu(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
-    return keras.layers.ReLU(name=name)(x)
+def relu(x: keras.KerasTensor, name: str, opts: BlockOptions) -> keras.KerasTensor:
+    return keras.layers.ReLU(name=name, dtype=opts.dtype)(x)
 
 
 def conv_bn_relu(x: keras.KerasTensor, filters: int, kernel: int, strides: int, prefix: str, opts: BlockOptions,
@@ -114,7 +118,7 @@ def conv_bn_relu(x: keras.KerasTensor, filters: int, kernel: int, strides: int, 
     """conv -> BN (-> ReLU): one weighted layer of a v1 network."""
     x = conv(x, filters, kernel, strides, prefix, opts)
     x = bn(x, prefix, opts, zero_gamma=zero_gamma)
-    return relu(x, f"{prefix}_relu") if activate else x
+    return relu(x, f"{prefix}_relu", opts) if activate else x
 
 
 def shortcut(x: keras.KerasTensor, source: keras.KerasTensor, out_channels: int, strides: int, prefix: str,
@@ -131,23 +135,23 @@ def shortcut(x: keras.KerasTensor, source: keras.KerasTensor, out_channels: int,
         s = conv(source, out_channels, 1, strides, f"{prefix}_0", opts)
         return s if opts.version == "v2" else bn(s, f"{prefix}_0", opts)
     if changes:
-        return ZeroPadShortcut(strides, out_channels, name=f"{prefix}_shortcut")(x)
+        return ZeroPadShortcut(strides, out_channels, name=f"{prefix}_shortcut", dtype=opts.dtype)(x)
     return x
 
 
 def merge(branch: keras.KerasTensor, short: keras.KerasTensor | None, prefix: str,
           opts: BlockOptions) -> keras.KerasTensor:
     """y = F(x) + shortcut, then ReLU in v1 (Fig. 2); no ReLU in v2."""
-    y = branch if short is None else keras.layers.Add(name=f"{prefix}_add")([short, branch])
+    y = branch if short is None else keras.layers.Add(name=f"{prefix}_add", dtype=opts.dtype)([short, branch])
     if opts.version == "v2":
         return y
-    return relu(y, f"{prefix}_out")
+    return relu(y, f"{prefix}_out", opts)
 
 
 def basic_block(x: keras.KerasTensor, filters: int, strides: int, prefix: str, opts: BlockOptions) -> keras.KerasTensor:
     """Two 3x3 layers (Fig. 5 left), `filters` output channels."""
     if opts.version == "v2":
-        pre = relu(bn(x, prefix, opts, suffix="preact_bn"), f"{prefix}_preact_relu")
+        pre = relu(bn(x, prefix, opts, suffix="preact_bn"), f"{prefix}_preact_relu", opts)
         short = shortcut(x, pre, filters, strides, prefix, opts)
         y = conv_bn_relu(pre, filters, 3, strides, f"{prefix}_1", opts)
         y = conv(y, filters, 3, 1, f"{prefix}_2", opts, zero=opts.zero_init_residual)
@@ -168,7 +172,7 @@ def bottleneck_block(x: keras.KerasTensor, filters: int, strides: int, prefix: s
     out = expansion * filters
     s1, s3 = (strides, 1) if opts.version == "v1" else (1, strides)
     if opts.version == "v2":
-        pre = relu(bn(x, prefix, opts, suffix="preact_bn"), f"{prefix}_preact_relu")
+        pre = relu(bn(x, prefix, opts, suffix="preact_bn"), f"{prefix}_preact_relu", opts)
         short = shortcut(x, pre, out, strides, prefix, opts)
         y = conv_bn_relu(pre, filters, 1, s1, f"{prefix}_1", opts)
         y = conv_bn_relu(y, filters, 3, s3, f"{prefix}_2", opts)

@@ -14,7 +14,9 @@ Every function returns a plain functional `keras.Model` and takes the
 keras.applications arguments: `include_top`, `input_shape`, `input_tensor`,
 `pooling`, `classes`, `classifier_activation`, `name`; plus `preprocessing`
 (a dict with `scale`, `mean`, `std`) to put rescaling and normalization inside
-the model so that it takes raw 0-255 images.
+the model so that it takes raw 0-255 images, and `dtype`, every layer's dtype
+policy (None: Keras's default; "mixed_bfloat16" or "mixed_float16": mixed
+precision with a float32 classifier). Building reads and sets no global state.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from ..registry import (  # noqa: F401  (CIFAR_DEPTHS, list_models: re-exported 
     CIFAR_DEPTHS, IMAGENET_SPECS, POOLINGS, SHORTCUTS, VERSIONS, check_depth, cifar_blocks, list_models,
     parse_model_name,
 )
-from ..runtime import check_onednn
 from .blocks import BlockOptions, bn, conv, conv_bn_relu, relu, stage
 from .graph import deep_graph_recursion  # noqa: F401  (re-exported: nets.builders.deep_graph_recursion)
 
@@ -89,7 +90,7 @@ def _input(input_shape, input_tensor, default_shape, min_size):
     return input_tensor, input_shape
 
 
-def _preprocess(x, preprocessing, channels):
+def _preprocess(x, preprocessing, channels, dtype=None):
     """Rescale (and normalise) raw 0-255 images inside the model.
 
     `preprocessing` is None or a dict with optional keys `scale` (e.g. 1/255),
@@ -104,7 +105,7 @@ def _preprocess(x, preprocessing, channels):
         )
     scale = preprocessing.get("scale")
     if scale is not None:
-        x = keras.layers.Rescaling(float(scale), name="rescale")(x)
+        x = keras.layers.Rescaling(float(scale), name="rescale", dtype=dtype)(x)
     mean, std = preprocessing.get("mean"), preprocessing.get("std")
     if mean is not None or std is not None:
         mean = np.broadcast_to(np.asarray(0.0 if mean is None else mean, "float32"), (channels,))
@@ -112,18 +113,18 @@ def _preprocess(x, preprocessing, channels):
         if np.any(std <= 0):
             raise ValueError(f"preprocessing std must be > 0, got {std.tolist()}.")
         x = keras.layers.Normalization(
-            mean=mean.tolist(), variance=(std**2).tolist(), name="normalize"
+            mean=mean.tolist(), variance=(std**2).tolist(), name="normalize", dtype=dtype
         )(x)
     return x
 
 
-def _head(x, include_top, pooling, classes, classifier_activation, weight_decay):
+def _head(x, include_top, pooling, classes, classifier_activation, weight_decay, dtype=None):
     """Global average pooling and the classifier ("average pooling, a 10-way fully-connected layer, and softmax",
-    §4.2). Under a mixed-precision policy both run in float32, as Keras's mixed-precision guide asks of a
+    §4.2). Under a mixed-precision `dtype` both run in float32, as Keras's mixed-precision guide asks of a
     model's last layers: a bfloat16 softmax has 8 significant bits, and the loss and its gradient would be
     computed from those rounded probabilities (ResNet-20 on the subset trained up to 10 points worse so)."""
     if include_top:
-        head_dtype = "float32" if keras.config.dtype_policy().name.startswith("mixed") else None
+        head_dtype = "float32" if _is_mixed(dtype) else dtype
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool", dtype=head_dtype)(x)
         regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
         return keras.layers.Dense(
@@ -131,19 +132,27 @@ def _head(x, include_top, pooling, classes, classifier_activation, weight_decay)
             dtype=head_dtype,
         )(x)
     if pooling == "avg":
-        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        return keras.layers.GlobalAveragePooling2D(name="avg_pool", dtype=dtype)(x)
     if pooling == "max":
-        return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+        return keras.layers.GlobalMaxPooling2D(name="max_pool", dtype=dtype)(x)
     return x
 
 
-def _model(inputs, input_tensor, outputs, name):
-    check_onednn()   # once per process: warns if TF's oneDNN kernels are off by default here (runtime.py)
+def _is_mixed(dtype):
+    """True for a mixed-precision policy given by name ("mixed_bfloat16") or as a `keras.DTypePolicy`."""
+    return str(getattr(dtype, "name", dtype)).startswith("mixed")
+
+
+def _model(inputs, input_tensor, outputs, name, dtype=None):
+    """The functional model; with `dtype` its own policy too (`compile` reads it: "mixed_float16" scales the loss)."""
     if input_tensor is not None:
         sources = keras.utils.get_source_inputs(input_tensor)
         inputs = sources[0] if len(sources) == 1 else sources   # one tensor: calling the model with one raises no warning
     with deep_graph_recursion():
-        return keras.Model(inputs, outputs, name=name)
+        model = keras.Model(inputs, outputs, name=name)
+    if dtype is not None:
+        model.dtype_policy = dtype
+    return model
 
 
 def _default_name(prefix, depth, plain, version):
@@ -174,6 +183,7 @@ def cifar_resnet(
     sync_bn: bool = False,
     weight_decay: float = 0.0,
     fused_bn: bool = True,
+    dtype: str | keras.DTypePolicy | None = None,
     name: str | None = None,
 ) -> keras.Model:
     """The CIFAR ResNet of §4.2 with 6n + 2 layers (n >= 1), default input 32x32x3.
@@ -184,9 +194,9 @@ def cifar_resnet(
     n = cifar_blocks(depth)
     _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
     opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay,
-                        fused_bn)
+                        fused_bn, dtype)
     inputs, shape = _input(input_shape, input_tensor, (32, 32, 3), min_size=4)
-    x = _preprocess(inputs, preprocessing, shape[-1])
+    x = _preprocess(inputs, preprocessing, shape[-1], dtype)
     filters = [max(1, int(round(f * width))) for f in CIFAR_FILTERS]
     if version == "v2":
         x = conv(x, filters[0], 3, 1, "conv1", opts)
@@ -195,9 +205,9 @@ def cifar_resnet(
     for i, f in enumerate(filters):
         x = stage(x, "basic", f, n, 1 if i == 0 else 2, i + 2, opts)
     if version == "v2":
-        x = relu(bn(x, "post", opts), "post_relu")
-    x = _head(x, include_top, pooling, classes, classifier_activation, weight_decay)
-    return _model(inputs, input_tensor, x, name or _default_name("resnet", depth, plain, version))
+        x = relu(bn(x, "post", opts), "post_relu", opts)
+    x = _head(x, include_top, pooling, classes, classifier_activation, weight_decay, dtype)
+    return _model(inputs, input_tensor, x, name or _default_name("resnet", depth, plain, version), dtype)
 
 
 def imagenet_resnet(
@@ -220,6 +230,7 @@ def imagenet_resnet(
     sync_bn: bool = False,
     weight_decay: float = 0.0,
     fused_bn: bool = True,
+    dtype: str | keras.DTypePolicy | None = None,
     name: str | None = None,
 ) -> keras.Model:
     """The ImageNet ResNet of Table 1 (depth 18, 34, 50, 101 or 152), default input 224x224x3.
@@ -230,23 +241,23 @@ def imagenet_resnet(
     depth = check_depth(depth, "imagenet")
     _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
     opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay,
-                        fused_bn)
+                        fused_bn, dtype)
     block, counts = IMAGENET_SPECS[depth]
     inputs, shape = _input(input_shape, input_tensor, (224, 224, 3), min_size=32)
-    x = _preprocess(inputs, preprocessing, shape[-1])
+    x = _preprocess(inputs, preprocessing, shape[-1], dtype)
     stem = max(1, int(round(64 * width)))
     if version == "v2":
         x = conv(x, stem, 7, 2, "conv1", opts)
     else:
         x = conv_bn_relu(x, stem, 7, 2, "conv1", opts)
-    x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    x = keras.layers.ZeroPadding2D(1, name="pool1_pad", dtype=dtype)(x)
+    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool", dtype=dtype)(x)
     for i, (f, count) in enumerate(zip(IMAGENET_FILTERS, counts)):
         x = stage(x, block, max(1, int(round(f * width))), count, 1 if i == 0 else 2, i + 2, opts)
     if version == "v2":
-        x = relu(bn(x, "post", opts), "post_relu")
-    x = _head(x, include_top, pooling, classes, classifier_activation, weight_decay)
-    return _model(inputs, input_tensor, x, name or _default_name("resnet", depth, plain, version))
+        x = relu(bn(x, "post", opts), "post_relu", opts)
+    x = _head(x, include_top, pooling, classes, classifier_activation, weight_decay, dtype)
+    return _model(inputs, input_tensor, x, name or _default_name("resnet", depth, plain, version), dtype)
 
 
 def toy_skip_net(
@@ -260,6 +271,7 @@ def toy_skip_net(
     classes: int = 10,
     classifier_activation: str | Callable[..., Any] | None = "softmax",
     preprocessing: Preprocessing | None = None,
+    dtype: str | keras.DTypePolicy | None = None,
     name: str = "toy_skip",
 ) -> keras.Model:
     """The seed project's toy skip-connection classifier.
@@ -275,18 +287,19 @@ def toy_skip_net(
     inputs, shape = _input(input_shape, input_tensor, (32, 32, 3), min_size=1)
     if include_top and None in shape[:2]:
         raise ValueError(f"toy_skip_net flattens its features, so input_shape needs a fixed size, got {shape!r}.")
-    x = _preprocess(inputs, preprocessing, shape[-1])
-    x = keras.layers.Conv2D(filters, 1, name="conv1_conv")(x)
+    x = _preprocess(inputs, preprocessing, shape[-1], dtype)
+    x = keras.layers.Conv2D(filters, 1, name="conv1_conv", dtype=dtype)(x)
     for i in range(1, blocks + 1):
-        y = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{i}_1_conv")(x)
-        y = keras.layers.Conv2D(filters, 3, padding="same", name=f"block{i}_2_conv")(y)
-        x = keras.layers.ReLU(name=f"block{i}_out")(keras.layers.Add(name=f"block{i}_add")([x, y]))
+        y = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{i}_1_conv", dtype=dtype)(x)
+        y = keras.layers.Conv2D(filters, 3, padding="same", name=f"block{i}_2_conv", dtype=dtype)(y)
+        out = keras.layers.ReLU(name=f"block{i}_out", dtype=dtype)
+        x = out(keras.layers.Add(name=f"block{i}_add", dtype=dtype)([x, y]))
     if include_top:
-        x = keras.layers.Flatten(name="flatten")(x)
-        x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = keras.layers.Flatten(name="flatten", dtype=dtype)(x)
+        x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions", dtype=dtype)(x)
     else:
-        x = _head(x, False, pooling, classes, classifier_activation, 0.0)
-    return _model(inputs, input_tensor, x, name)
+        x = _head(x, False, pooling, classes, classifier_activation, 0.0, dtype)
+    return _model(inputs, input_tensor, x, name, dtype)
 
 
 # --------------------------------------------------------------------------- by name (names: keras_resnet.registry)

@@ -196,8 +196,6 @@ def build_model(config: TrainConfig, data: ImageData) -> keras.Model:
     A model whose input shape or class count the user fixed differently from
     the data is refused.
     """
-    import keras
-
     from .. import data as data_lib
     from ..nets.builders import build
 
@@ -220,15 +218,11 @@ def build_model(config: TrainConfig, data: ImageData) -> keras.Model:
 
     if normalize_name(config.model) == TOY_NAME:
         kwargs.pop("sync_bn"), kwargs.pop("weight_decay", None)
-    previous = keras.config.dtype_policy()
-    if config.mixed_precision:
+    if config.mixed_precision:    # passed to every layer: Keras's global dtype policy is left alone
         from .precision import mixed_policy
 
-        keras.config.set_dtype_policy(mixed_policy(backend())[0])
-    try:
-        return build(config.model, **kwargs)
-    finally:
-        keras.config.set_dtype_policy(previous)
+        kwargs["dtype"] = mixed_policy(backend())[0]
+    return build(config.model, **kwargs)
 
 
 def schedule_info(config: TrainConfig, steps_per_epoch: int) -> tuple[int, int, float, int]:
@@ -393,6 +387,10 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
 
     config = dataclasses.replace(config or TrainConfig(), **overrides)
     check_config(config)
+    if backend() == "tensorflow":
+        from ..runtime import check_onednn
+
+        check_onednn()    # once per process: warns if TF's oneDNN kernels are off by default here (runtime.py)
     with naming_undecodable_images(config.dataset):
         return _train(config)
 

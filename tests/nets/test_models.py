@@ -179,6 +179,18 @@ def test_models_use_fused_batch_norm_unless_asked_not_to(rng):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
 
 
+def test_dtype_goes_to_every_layer_and_the_global_policy_is_left_alone():
+    """Mixed precision by `dtype=` (issue 25): the classifier in float32, the model's own policy set (compile reads
+    it), Keras's global policy untouched."""
+    model = kr.build("resnet8", width=0.25, dtype="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == "float32"
+    head = ("avg_pool", "predictions")
+    body = {l.dtype_policy.name for l in model.layers if l.name not in head and not isinstance(l, keras.layers.InputLayer)}
+    assert body == {"mixed_bfloat16"} and [model.get_layer(n).dtype_policy.name for n in head] == ["float32"] * 2
+    assert model.dtype_policy.name == "mixed_bfloat16" and model.output.dtype == "float32"
+    assert {l.dtype_policy.name for l in kr.build("resnet8", width=0.25).layers} == {"float32"}
+
+
 def test_option_a_shortcut_inside_the_model_subsamples_even_positions(rng):
     model = kr.build("resnet20")
     block_in = model.get_layer("conv2_block3_out").output
