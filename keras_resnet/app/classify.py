@@ -12,7 +12,8 @@ import pathlib
 import tempfile
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from ..deploy.predictors import KerasPredictor
@@ -100,6 +101,30 @@ def get_predictor(entry, backend):
         predictor.predict(np.zeros((1, *entry.input_shape), np.uint8))  # trace / allocate once, off the clock
         _PREDICTORS[key] = predictor
         return predictor, time.perf_counter() - t
+
+
+T = TypeVar("T")
+
+
+class ModelCache(Generic[T]):
+    """One `build(keras_model, input_shape)` per model folder (Grad-CAM's cut model, the lesion's instrumented
+    one), built on first use on /predict's cached Keras model and kept."""
+
+    def __init__(self, build: Callable[[Any, tuple], T]):
+        self.build = build
+        self.cache: dict[str, T] = {}     # model folder -> what `build` made of its model
+        self.lock = threading.Lock()
+
+    def get(self, entry) -> tuple[T, float]:
+        """The cached value for `entry`'s folder; and the seconds loading and building took (0 when cached)."""
+        key = str(entry.folder)
+        with self.lock:
+            if key in self.cache:
+                return self.cache[key], 0.0
+            t = time.perf_counter()
+            predictor, _ = get_predictor(entry, "Keras")
+            self.cache[key] = self.build(predictor.model, entry.input_shape)
+            return self.cache[key], time.perf_counter() - t
 
 
 def prepare_image(image, input_shape):

@@ -20,20 +20,16 @@ import os
 import pathlib
 import re
 import tempfile
-import threading
 import time
 
 import numpy as np
 
-from .classify import get_predictor, prepare_image
+from .classify import ModelCache, prepare_image
 
 MAX_SIDE = 1024            # larger images are shown (and overlaid) scaled down to this longest side
 COLORMAP = "jet"           # matplotlib colormap of the heat map (blue = nothing, red = most)
 ALPHA = 0.5                # weight of the heat map in the overlay
 _STAGE_OUTPUT = re.compile(r"^conv(\d+)_block(\d+)_(out|add)$")
-
-_CAMS: dict[str, GradCAM] = {}    # model folder -> its GradCAM
-_LOCK = threading.Lock()
 
 
 def feature_layer(model):
@@ -111,17 +107,13 @@ class GradCAM:
         return cam.astype(np.float32), probs, target
 
 
+_CAMS = ModelCache(GradCAM)    # model folder -> its GradCAM
+
+
 def gradcam_for(entry):
     """The cached GradCAM of a model folder (built on the cached Keras model of /predict); and the seconds
     loading and tracing took (0 when cached)."""
-    key = str(entry.folder)
-    with _LOCK:
-        if key in _CAMS:
-            return _CAMS[key], 0.0
-        t = time.perf_counter()
-        predictor, _ = get_predictor(entry, "Keras")
-        _CAMS[key] = GradCAM(predictor.model, entry.input_shape)
-        return _CAMS[key], time.perf_counter() - t
+    return _CAMS.get(entry)
 
 
 def overlay(image_rgb, cam, alpha=ALPHA, colormap=COLORMAP):

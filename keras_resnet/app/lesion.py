@@ -21,14 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .classify import get_predictor, predict
+from .classify import ModelCache, predict
 
 if TYPE_CHECKING:
     from ..analysis.switches import Block
-
-
-_LESIONS: dict[str, Lesion] = {}   # model folder -> its instrumented model
-_LOCK = threading.Lock()
 
 PLAIN_NOTE = (
     "**{model} is a plain net: there is nothing to switch off safely.** It has no shortcuts, so every image "
@@ -110,16 +106,12 @@ class Lesion:
         return f"{stage}: {n} block{'s' if n != 1 else ''}, {c} filters, {h}×{w}"
 
 
+_LESIONS = ModelCache(Lesion)   # model folder -> its instrumented model
+
+
 def lesion_for(entry):
     """The cached Lesion of a model folder (on the cached Keras model of /predict); and seconds it took (0 cached)."""
-    key = str(entry.folder)
-    with _LOCK:
-        if key in _LESIONS:
-            return _LESIONS[key], 0.0
-        t = time.perf_counter()
-        predictor, _ = get_predictor(entry, "Keras")
-        _LESIONS[key] = Lesion(predictor.model, entry.input_shape)
-        return _LESIONS[key], time.perf_counter() - t
+    return _LESIONS.get(entry)
 
 
 def parse_blocks(deleted):
