@@ -15,15 +15,19 @@ the app only converts and resizes the image.
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
 
 import gradio as gr
 
 from .._compat import gradio_cache_dir, set_component_preprocess
-from .classify import ModelLoadError, model_input_file, predict
-from .folders import BACKENDS, default_model, discover_models, preset_models
+from .classify import model_input_file, predict
+from .folders import BACKENDS, ModelEntry, default_model, discover_models, preset_models
 from .gallery import EXAMPLES_DIR, examples_dir, examples_for, manifest, sample_label, truth, verdict
-from .provenance import CONVERTED, TRAINED_HERE, intro_markdown, origin, picker_label
-from .tabs import add_tabs, user_error
+from .provenance import CONVERTED, TRAINED_HERE, Origin, intro_markdown, origin, picker_label
+from .tabs import Models, add_tabs, bind, entry_for, readable, user_error
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_MODELS_DIR = ROOT / "saved_models"
@@ -52,35 +56,56 @@ def _num(n, unit=""):
     return f"{n:,}{unit and ' ' + unit}"
 
 
-def card_markdown(entry):
+def card_markdown(entry: ModelEntry) -> str:
     """The model card: architecture, where it comes from (trained here: the command and data; converted: source,
     licence), what it was trained on and, apart, what it was evaluated on; size, cost, files."""
-    from html import escape
-
     c, o = entry.card, origin(entry)
-    model = c.get("model") or {}
+    rows = [*_architecture_rows(c), *_origin_rows(o), *_evaluation_rows(c, o), *_size_rows(entry)]
+    table = "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+    return "\n\n".join([f"### Model card: {escape(str(c.get('name', entry.name)))}", table, *_card_notes(entry, o)])
+
+
+Rows = list[tuple[str, str]]   # (heading, HTML) of the card's table
+
+
+def _architecture_rows(card: dict) -> Rows:
+    model = card.get("model") or {}
     kwargs = ", ".join(f"{k}={v}" for k, v in (model.get("kwargs") or {}).items())
-    h, w, ch = entry.input_shape
-    rows = [("Architecture", f"<code>{escape(str(model.get('name', '?')))}</code>" + (f" ({escape(kwargs)})" if kwargs else ""))]
-    if o.kind == CONVERTED:
-        repo = escape(o.source)
-        rows.append(("Origin", f"<b>Converted</b>, not trained here: PyTorch checkpoint from <a href=\"{repo}\">{repo}</a>"
-                               + (f" ({o.source_detail})" if o.source_detail else "") + ", converted to Keras by this project"))
-        rows.append(("Licence", o.licence or "not recorded"))
-        rows.append(("Trained on", o.trained_on + (f"<br>by {o.trained_by}" if o.trained_by else "")))
-    else:
-        rows.append(("Origin", "<b>Trained here</b>, from scratch, with <code>keras-resnet train</code> (command below)"
-                     if o.kind == TRAINED_HERE else "not recorded (no source and no <code>keras-resnet train</code> command in the card)"))
-        rows.append(("Trained on", o.trained_on))
-    rows.append(("Evaluated on", o.evaluated_on or "not recorded"))
+    return [("Architecture", f"<code>{escape(str(model.get('name', '?')))}</code>" + (f" ({escape(kwargs)})" if kwargs else ""))]
+
+
+def _origin_rows(o: Origin) -> Rows:
+    """Converted (from whose checkpoint, licence) or trained here; what it was trained on."""
+    if o.kind != CONVERTED:
+        return [("Origin", "<b>Trained here</b>, from scratch, with <code>keras-resnet train</code> (command below)"
+                 if o.kind == TRAINED_HERE else "not recorded (no source and no <code>keras-resnet train</code> command in the card)"),
+                ("Trained on", o.trained_on)]
+    repo = escape(o.source)
+    return [("Origin", f"<b>Converted</b>, not trained here: PyTorch checkpoint from <a href=\"{repo}\">{repo}</a>"
+                       + (f" ({o.source_detail})" if o.source_detail else "") + ", converted to Keras by this project"),
+            ("Licence", o.licence or "not recorded"),
+            ("Trained on", o.trained_on + (f"<br>by {o.trained_by}" if o.trained_by else ""))]
+
+
+def _evaluation_rows(card: dict, o: Origin) -> Rows:
+    """What it was evaluated on, its test accuracy measured here, and what the source reported."""
+    rows = [("Evaluated on", o.evaluated_on or "not recorded")]
     if o.accuracy is not None:
-        top5 = (c.get("metrics") or {}).get("test_top5_accuracy")
+        top5 = (card.get("metrics") or {}).get("test_top5_accuracy")
         rows.append(("Test accuracy", f"<b>{100 * o.accuracy:.2f} %</b> top-1"
                      + (f" · {100 * top5:.2f} % top-5" if isinstance(top5, (int, float)) else "") + ", measured here"))
     else:
         rows.append(("Test accuracy", "not measured"))
     if o.reported:
         rows.append(("Reported by the source", o.reported))
+    return rows
+
+
+def _size_rows(entry: ModelEntry) -> Rows:
+    """Parameters, multiply-adds, the input, the files and the classes."""
+    c = entry.card
+    h, w, ch = entry.input_shape
+    rows = []
     params = c.get("params") or {}
     if params:
         rows.append(("Parameters", f"{params.get('total', 0):,} ({params.get('trainable', 0):,} trainable)"))
@@ -90,9 +115,12 @@ def card_markdown(entry):
     sizes = [f"{b}: <code>{entry.file(b).name}</code> {_num(entry.file(b).stat().st_size, 'B')}" for b in entry.backends]
     rows.append(("Files", "<br>".join(sizes) + (" (packaged in keras_resnet/presets)" if entry.preset else "")))
     rows.append(("Classes", escape(", ".join(entry.class_names))))
-    table = "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
-    parts = [f"### Model card: {escape(str(c.get('name', entry.name)))}", table]
-    p = entry.preset
+    return rows
+
+
+def _card_notes(entry: ModelEntry, o: Origin) -> list[str]:
+    """Under the table: a preset's or a caveat's line, the command that made it, when and with which versions."""
+    c, p, parts = entry.card, entry.preset, []
     if p:
         parts.append(f"**A packaged preset** (`keras_resnet.{escape(p['model'])}(weights=\"{escape(p['weights'])}\")`); "
                      f"{escape(p['optimistic'])}.")
@@ -104,7 +132,7 @@ def card_markdown(entry):
     versions = ", ".join(f"{k} {v}" for k, v in (c.get("versions") or {}).items())
     if c.get("created") or versions:
         parts.append(f"<sub>Created {escape(str(c.get('created', '?')))} · {escape(versions)}</sub>")
-    return "\n\n".join(parts)
+    return parts
 
 
 def skipped_markdown(skipped):
@@ -191,11 +219,9 @@ the CIFAR-10 weights shipped inside `keras_resnet` (`keras_resnet.ResNet56(weigh
 models with `--models-dir` (a run directory of `keras-resnet train`, or a folder of them)."""
 
 
-def build_demo(dirs=(DEFAULT_MODELS_DIR,), presets=True):
-    """The Gradio Blocks app over every valid model folder in `dirs`, opening on `default_model`'s choice.
-
-    With no valid model folder: the packaged presets (`presets=True`), else FileNotFoundError.
-    """
+def listed_models(dirs: Sequence[str | pathlib.Path], presets: bool = True) -> tuple[dict[str, ModelEntry], list, str]:
+    """The models of every valid model folder in `dirs`, the folders skipped (with why), and the note shown when
+    the packaged presets stand in for them (`presets=True` and no valid folder; else FileNotFoundError)."""
     models, skipped = discover_models(dirs)
     note = ""
     if not models and presets:
@@ -206,74 +232,106 @@ def build_demo(dirs=(DEFAULT_MODELS_DIR,), presets=True):
         raise FileNotFoundError(
             f"no valid model folder in {where} ({why}). A model folder holds model.keras and model_card.json "
             "(as written by `keras-resnet train`); pass one with --models-dir.")
+    return models, skipped, note
+
+
+def classify(models: Models, cache_dir: str, image: Any, name: str, backend: str) -> tuple[dict, str, str]:
+    """/predict: the top-5 classes, the timings and what the model sees (PNG)."""
+    entry = entry_for(models, image, name)
+    with readable("Cannot classify this image"):
+        label, prep_s, infer_s, load_s, x = predict(entry, image, backend)
+    timing = (f"**Inference: {1000 * infer_s:.1f} ms** ({backend}, batch of 1) · "
+              f"image conversion {1000 * prep_s:.1f} ms")
+    if load_s:
+        timing += f" · model loaded on first use in {load_s:.2f} s"
+    known = truth(image, entry)    # one of this model's example test images: say if it is right
+    if known:
+        timing = f"**{verdict(known, max(label, key=label.get))}**\n\n" + timing
+    return label, timing, model_input_file(x, cache_dir)   # never rewritten while served
+
+
+def classify_if_image(models: Models, cache_dir: str, image: Any, name: str, backend: str) -> tuple:
+    return classify(models, cache_dir, image, name, backend) if image is not None else (gr.skip(),) * 3
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """The top of the page: model menu, backend, image (with Clear and Classify), the examples of each dataset
+    ({folder: (gallery, paths)}), the top-5, the timings, what the model sees, and the model card."""
+
+    model: gr.Dropdown
+    backend: gr.Radio
+    image: gr.Image
+    clear: gr.ClearButton
+    run: gr.Button
+    galleries: dict[pathlib.Path, tuple[gr.Gallery, list[pathlib.Path]]]
+    label: gr.Label
+    timing: gr.Markdown
+    seen: gr.Image
+    card: gr.Markdown
+
+
+def classifier(models: Models, first: ModelEntry) -> Classifier:
+    """The classifier's row (inside the current Blocks), opening on model `first`."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5):
+            model = gr.Dropdown([(picker_label(e), n) for n, e in models.items()], value=first.name,
+                                label="Model (what it is · its test accuracy)", elem_id="model")
+            backend = gr.Radio(list(BACKENDS), value="Keras", label="Backend", interactive="TFLite" in first.backends)
+            image = readable_upload_errors(gr.Image(
+                sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
+                label="Your image", height=300, elem_id="image"))
+            with gr.Row():
+                clear = gr.ClearButton(value="Clear", elem_id="clear")
+                run = gr.Button("Classify", variant="primary", elem_id="classify")
+            galleries = _galleries(models, image, shown=examples_dir(first))
+        with gr.Column(scale=4):
+            label = gr.Label(num_top_classes=5, label="Top-5 classes", elem_id="label")
+            timing = gr.Markdown(elem_id="timing")
+            seen = gr.Image(label="What the model sees (converted and resized)", interactive=False, height=160,
+                            elem_id="model-input", buttons=[], format="png")
+        with gr.Column(scale=5):
+            card = gr.Markdown(card_markdown(first), elem_id="card")
+    return Classifier(model, backend, image, clear, run, galleries, label, timing, seen, card)
+
+
+def select_model(models: Models, c: Classifier, name: str) -> dict:
+    """A model picked in the menu: its backends, its card and its dataset's examples."""
+    entry = models[name]
+    has_tflite = "TFLite" in entry.backends
+    shown = examples_dir(entry)
+    info = None if has_tflite else "packaged preset: Keras only" if entry.preset else "no model.tflite in this folder"
+    return {c.backend: gr.update(value="Keras", interactive=has_tflite, info=info), c.card: card_markdown(entry),
+            **{g: gr.update(visible=d == shown) for d, (g, _) in c.galleries.items()}}
+
+
+def wire_classifier(models: Models, c: Classifier) -> None:
+    """/predict on Classify; the page reclassifies on a new image, model or backend."""
+    cache_dir = gradio_cache_dir(c.seen)
+    again = bind(classify_if_image, models, cache_dir)
+    inputs, outputs = [c.image, c.model, c.backend], [c.label, c.timing, c.seen]
+    c.clear.add([c.image, *outputs])
+    c.run.click(bind(classify, models, cache_dir), inputs, outputs, api_name="predict")
+    c.image.change(again, inputs, outputs, api_visibility="private", trigger_mode="always_last")
+    c.model.change(bind(select_model, models, c), [c.model], [c.backend, c.card, *(g for g, _ in c.galleries.values())],
+                   api_visibility="private").then(again, inputs, outputs, api_visibility="private")
+    c.backend.input(again, inputs, outputs, api_visibility="private")
+
+
+def build_demo(dirs: Sequence[str | pathlib.Path] = (DEFAULT_MODELS_DIR,), presets: bool = True) -> gr.Blocks:
+    """The Gradio Blocks app over every valid model folder in `dirs`, opening on `default_model`'s choice.
+
+    With no valid model folder: the packaged presets (`presets=True`), else FileNotFoundError.
+    """
+    models, skipped, note = listed_models(dirs, presets)
     first = models[default_model(models)]
-
-    def classify(image, name, backend):
-        if image is None:
-            raise user_error("Upload, paste or capture an image first.", title="No image")
-        if name not in models:
-            raise user_error(f"Unknown model {name!r}; choose one of {', '.join(models)}.", title="Unknown model")
-        try:
-            label, prep_s, infer_s, load_s, x = predict(models[name], image, backend)
-        except ModelLoadError as e:   # the server's problem (a model file that does not load): logged
-            raise gr.Error(str(e), title="Model error") from None
-        except (ValueError, FileNotFoundError) as e:
-            raise user_error(str(e), title="Cannot classify this image") from None
-        timing = (f"**Inference: {1000 * infer_s:.1f} ms** ({backend}, batch of 1) · "
-                  f"image conversion {1000 * prep_s:.1f} ms")
-        if load_s:
-            timing += f" · model loaded on first use in {load_s:.2f} s"
-        known = truth(image, models[name])    # one of this model's example test images: say if it is right
-        if known:
-            timing = f"**{verdict(known, max(label, key=label.get))}**\n\n" + timing
-        return label, timing, model_input_file(x, gradio_cache_dir(seen))   # never rewritten while served
-
-    def classify_if_image(image, name, backend):
-        return classify(image, name, backend) if image is not None else (gr.skip(),) * 3
-
-    galleries: dict[pathlib.Path, tuple[gr.Gallery, list[pathlib.Path]]] = {}   # filled in the Blocks
-
-    def select_model(name):
-        entry = models[name]
-        has_tflite = "TFLite" in entry.backends
-        shown = examples_dir(entry)
-        return (gr.update(value="Keras", interactive=has_tflite,
-                          info=None if has_tflite else "packaged preset: Keras only" if entry.preset
-                          else "no model.tflite in this folder"),
-                card_markdown(entry), *(gr.update(visible=d == shown) for d in galleries))
-
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(intro_markdown(models), elem_id="intro")
         gr.Markdown(note, visible=bool(note), elem_id="presets-note")
         gr.Markdown(skipped_markdown(skipped), visible=bool(skipped), elem_id="skipped")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=5):
-                model = gr.Dropdown([(picker_label(e), n) for n, e in models.items()], value=first.name,
-                                    label="Model (what it is · its test accuracy)", elem_id="model")
-                backend = gr.Radio(list(BACKENDS), value="Keras", label="Backend", interactive="TFLite" in first.backends)
-                image = readable_upload_errors(gr.Image(
-                    sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
-                    label="Your image", height=300, elem_id="image"))
-                with gr.Row():
-                    clear = gr.ClearButton(value="Clear", elem_id="clear")
-                    run = gr.Button("Classify", variant="primary", elem_id="classify")
-                galleries.update(_galleries(models, image, shown=examples_dir(first)))
-            with gr.Column(scale=4):
-                label = gr.Label(num_top_classes=5, label="Top-5 classes", elem_id="label")
-                timing = gr.Markdown(elem_id="timing")
-                seen = gr.Image(label="What the model sees (converted and resized)", interactive=False, height=160,
-                                elem_id="model-input", buttons=[], format="png")
-            with gr.Column(scale=5):
-                card = gr.Markdown(card_markdown(first), elem_id="card")
-        inputs, outputs = [image, model, backend], [label, timing, seen]
-        clear.add([image, *outputs])
-        run.click(classify, inputs, outputs, api_name="predict")
-        image.change(classify_if_image, inputs, outputs, api_visibility="private", trigger_mode="always_last")
-        model.change(select_model, [model], [backend, card, *(ds for ds, _ in galleries.values())],
-                     api_visibility="private").then(
-            classify_if_image, inputs, outputs, api_visibility="private")
-        backend.input(classify_if_image, inputs, outputs, api_visibility="private")
-        add_tabs(models, image, model)   # Where it looks / Switch blocks off / Compare models (tabs.py)
+        top = classifier(models, first)
+        wire_classifier(models, top)
+        add_tabs(models, top.image, top.model)   # Where it looks / Switch blocks off / Compare models (tabs.py)
     demo.queue(default_concurrency_limit=4, max_size=64)
     demo.models, demo.skipped, demo.default_model, demo.presets = models, skipped, first.name, bool(note)
     return demo
