@@ -74,7 +74,7 @@ def resolve_formats(formats: str | Iterable[str] | None) -> list[str]:
 
 def _resolve_model(model: keras.Model | StrPath,
                    output_dir: StrPath | None) -> tuple[keras.Model, pathlib.Path, dict[str, Any] | None]:
-    """(keras model, output dir, model card or None, class names or None)."""
+    """(keras model, output dir, model card or None)."""
     if hasattr(model, "predict"):
         if output_dir is None:
             raise ValueError("output_dir is required when exporting an in-memory model")
@@ -115,42 +115,15 @@ def export(model: keras.Model | StrPath, output_dir: StrPath | None = None, *,
     formats = resolve_formats(formats)
     keras_model, out_dir, card = _resolve_model(model, output_dir)
     card_path = model_card_path(model) if card else None
-    class_names = list(class_names or (card or {}).get("class_names") or
-                       [f"class_{i}" for i in range(keras_model.output_shape[-1])])
-    if len(class_names) != keras_model.output_shape[-1]:
-        raise ValueError(f"got {len(class_names)} class names for a model with {keras_model.output_shape[-1]} outputs")
-    shape = tuple(input_shape or keras_model.input_shape[1:])
-    if None in shape and card:   # a dynamic-input model: the sizes it leaves open from its (checked) card
-        shape = tuple(c if m is None else m for m, c in zip(shape, card["input_shape"]))
-        check_fit(keras_model.input_shape[1:], None, shape, model=str(model), data="its model_card.json",
-                  fix="a model card must describe the model beside it (fix or remove the card)")
-    if None in shape:
-        raise ValueError(f"the model's input shape {shape} has unknown sizes; pass input_shape=(H, W, C)")
+    class_names = _class_names(class_names, card, keras_model)
+    shape = _input_shape(input_shape, keras_model, card, model)
     targets = {f: out_dir / FORMATS[f] for f in formats}
-    for dest in targets.values():
-        if dest.exists() and not overwrite:
-            raise FileExistsError(f"{dest} already exists; pass overwrite=True / --overwrite to replace it")
     labels_text = "\n".join(class_names) + "\n"
-    labels_dest = out_dir / LABELS_FILE
-    if labels_dest.exists() and labels_dest.read_text() != labels_text and not overwrite:
-        raise FileExistsError(f"{labels_dest} exists with other class names; pass overwrite=True to replace it")
-
+    _check_free(targets, out_dir / LABELS_FILE, labels_text, overwrite)
     rep = None
     if "tflite-int8" in formats:
-        data = _load_dataset(representative_data, card, "int8 calibration", card_path)
-        rep = _check_images(_arrays(data, "train", num_representative)[0], shape, "representative")
-        if rep is None:
-            raise ValueError("int8 export needs representative images: pass representative_data / "
-                             "--representative-data (a dataset or image array), or export a model whose "
-                             "model_card.json names a dataset that can be loaded here")
-    x_eval = y_eval = None
-    if check:
-        data = _load_dataset(eval_data, card, "the parity check", card_path)
-        x_eval, y_eval = _arrays(data, "test", max_eval)
-        x_eval = _check_images(x_eval, shape, "held-out")
-        if x_eval is None:
-            raise ValueError("no held-out images for the parity check: pass eval_data / --eval-data, or "
-                             "check=False / --no-check to export unverified")
+        rep = _representative_images(representative_data, card, card_path, shape, num_representative)
+    x_eval, y_eval = _eval_images(eval_data, card, card_path, shape, max_eval) if check else (None, None)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
@@ -169,15 +142,7 @@ def export(model: keras.Model | StrPath, output_dir: StrPath | None = None, *,
             report["formats"] = {f: {"checked": False, "passed": None} for f in built}
         for f, note in notes.items():
             report["formats"][f].update(note)
-        failed = [f for f, r in report["formats"].items() if r["passed"] is False]
-        keep = [f for f in built if f not in failed or keep_failed]
-        for f in keep:
-            _place(built[f], targets[f], overwrite)
-            report["formats"][f]["path"] = str(targets[f])
-        if keep:
-            if not labels_dest.exists() or labels_dest.read_text() != labels_text:
-                _place(tmp / LABELS_FILE, labels_dest, True)
-            report["labels"] = str(labels_dest)
+        failed = _place_passed(report, built, targets, tmp, out_dir, labels_text, overwrite, keep_failed)
         parity.write_report(report, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -186,6 +151,79 @@ def export(model: keras.Model | StrPath, output_dir: StrPath | None = None, *,
                           f"({'kept anyway' if keep_failed else 'not written'}); see {out_dir / parity.REPORT_JSON}: "
                           + "; ".join(f"{f}: {', '.join(report['formats'][f]['failures'])}" for f in failed))
     return report
+
+
+def _class_names(class_names: Sequence[str] | None, card: dict[str, Any] | None, model: keras.Model) -> list[str]:
+    """The given class names, else the model card's, else class_0, class_1, ...; one per model output."""
+    outputs = model.output_shape[-1]
+    names = list(class_names or (card or {}).get("class_names") or [f"class_{i}" for i in range(outputs)])
+    if len(names) != outputs:
+        raise ValueError(f"got {len(names)} class names for a model with {outputs} outputs")
+    return names
+
+
+def _input_shape(input_shape: Sequence[int] | None, keras_model: keras.Model, card: dict[str, Any] | None,
+                 model: keras.Model | StrPath) -> tuple[int, ...]:
+    """The (H, W, C) the files take: `input_shape`, else the model's, its open sizes from the model card."""
+    shape = tuple(input_shape or keras_model.input_shape[1:])
+    if None in shape and card:   # a dynamic-input model: the sizes it leaves open from its (checked) card
+        shape = tuple(c if m is None else m for m, c in zip(shape, card["input_shape"]))
+        check_fit(keras_model.input_shape[1:], None, shape, model=str(model), data="its model_card.json",
+                  fix="a model card must describe the model beside it (fix or remove the card)")
+    if None in shape:
+        raise ValueError(f"the model's input shape {shape} has unknown sizes; pass input_shape=(H, W, C)")
+    return shape
+
+
+def _check_free(targets: dict[str, pathlib.Path], labels_dest: pathlib.Path, labels_text: str,
+                overwrite: bool) -> None:
+    """Refuse (before any work) to replace existing files without `overwrite`."""
+    for dest in targets.values():
+        if dest.exists() and not overwrite:
+            raise FileExistsError(f"{dest} already exists; pass overwrite=True / --overwrite to replace it")
+    if labels_dest.exists() and labels_dest.read_text() != labels_text and not overwrite:
+        raise FileExistsError(f"{labels_dest} exists with other class names; pass overwrite=True to replace it")
+
+
+def _representative_images(data: ExportData, card: dict[str, Any] | None, card_path: pathlib.Path | None,
+                           shape: Sequence[int], count: int) -> np.ndarray:
+    """Up to `count` int8 calibration images from the training split of `data` (or the card's dataset)."""
+    loaded = _load_dataset(data, card, "int8 calibration", card_path)
+    rep = _check_images(_arrays(loaded, "train", count)[0], shape, "representative")
+    if rep is None:
+        raise ValueError("int8 export needs representative images: pass representative_data / "
+                         "--representative-data (a dataset or image array), or export a model whose "
+                         "model_card.json names a dataset that can be loaded here")
+    return rep
+
+
+def _eval_images(data: ExportData, card: dict[str, Any] | None, card_path: pathlib.Path | None,
+                 shape: Sequence[int], count: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Up to `count` held-out (images, labels or None) for the parity check, from the test split."""
+    loaded = _load_dataset(data, card, "the parity check", card_path)
+    x_eval, y_eval = _arrays(loaded, "test", count)
+    x_eval = _check_images(x_eval, shape, "held-out")
+    if x_eval is None:
+        raise ValueError("no held-out images for the parity check: pass eval_data / --eval-data, or "
+                         "check=False / --no-check to export unverified")
+    return x_eval, y_eval
+
+
+def _place_passed(report: dict[str, Any], built: dict[str, pathlib.Path], targets: dict[str, pathlib.Path],
+                  tmp: pathlib.Path, out_dir: pathlib.Path, labels_text: str, overwrite: bool,
+                  keep_failed: bool) -> list[str]:
+    """Move the files that passed (all with `keep_failed`) and labels.txt into place; returns the failed formats."""
+    failed = [f for f, r in report["formats"].items() if r["passed"] is False]
+    keep = [f for f in built if f not in failed or keep_failed]
+    for f in keep:
+        _place(built[f], targets[f], overwrite)
+        report["formats"][f]["path"] = str(targets[f])
+    if keep:
+        labels_dest = out_dir / LABELS_FILE
+        if not labels_dest.exists() or labels_dest.read_text() != labels_text:
+            _place(tmp / LABELS_FILE, labels_dest, True)
+        report["labels"] = str(labels_dest)
+    return failed
 
 
 def _build(model: keras.Model, shape: Sequence[int], formats: Sequence[str], tmp: pathlib.Path,
