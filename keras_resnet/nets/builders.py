@@ -22,7 +22,7 @@ precision with a float32 classifier). Building reads and sets no global state.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, cast
 
 import keras
 import numpy as np
@@ -35,7 +35,7 @@ from .blocks import BlockOptions, bn, conv, conv_bn_relu, relu, stage
 from .graph import deep_graph_recursion  # noqa: F401  (re-exported: nets.builders.deep_graph_recursion)
 
 if TYPE_CHECKING:
-    from .._typing import Preprocessing, ShapeLike
+    from .._typing import Preprocessing, ShapeLike, StrPath
 
 CIFAR_FILTERS = (16, 32, 64)
 IMAGENET_FILTERS = (64, 128, 256, 512)
@@ -330,23 +330,84 @@ def build(name: str, /, **kwargs: Any) -> keras.Model:
     return cifar_resnet(parsed.depth, **kwargs)
 
 
-def _named(name: str, doc: str) -> Callable[..., keras.Model]:
-    def fn(**kwargs: Any) -> keras.Model:
-        return build(name, **kwargs)
+class ResNetOptions(TypedDict, total=False):
+    """The keyword options of `cifar_resnet`, `imagenet_resnet` and the named models; [default].
 
-    fn.__name__ = fn.__qualname__ = name.replace("resnet", "ResNet").replace("plain", "Plain")
-    fn.__doc__ = doc
-    return fn
+    keras.applications' arguments and `preprocessing`, `dtype` (module docstring), then the architecture: the
+    shortcut option of §3.3, the plain nets of §4.1, the block version, the filters' width, zero-init residuals
+    (Goyal et al. 2017), batch normalization and L2 weight decay (§3.4: 1e-4 ImageNet, §4.2: 1e-4 CIFAR).
+    """
+
+    include_top: bool                        # [True] the paper's global average pooling + dense classifier
+    input_shape: ShapeLike | None            # [32x32x3 CIFAR, 224x224x3 ImageNet] (H, W, C); None sides: any size
+    input_tensor: Any                        # [None] a Keras tensor to build the model on
+    pooling: str | None                      # [None] None, "avg" or "max" (include_top=False)
+    classes: int                             # [10 CIFAR, 1000 ImageNet]
+    classifier_activation: str | Callable[..., Any] | None   # ["softmax"] None: logits
+    preprocessing: Preprocessing | None      # [None] {"scale", "mean", "std"}: raw 0-255 images in
+    dtype: str | keras.DTypePolicy | None    # [None] every layer's dtype policy; mixed: a float32 classifier
+    name: str | None                         # ["resnet56", "plain20", "resnet50_v1_5", ...]
+    shortcut: str                            # ["A" CIFAR, "B" ImageNet] §3.3
+    plain: bool                              # [False] no shortcuts (the plain nets)
+    version: str                             # ["v1"] "v1.5": bottleneck stride on the 3x3; "v2": pre-activation
+    width: float                             # [1] multiplies every filter count
+    zero_init_residual: bool                 # [False] each residual branch starts at zero
+    bn_momentum: float                       # [0.9]
+    bn_epsilon: float                        # [1e-5]
+    sync_bn: bool                            # [False] batch statistics over all replicas
+    weight_decay: float                      # [0.0] L2 on the weights: kernel_regularizer L2(weight_decay / 2)
+    fused_bn: bool                           # [True] layers.FusedBatchNormalization (same results, faster)
 
 
-ResNet20 = _named("resnet20", "CIFAR ResNet-20 (n=3), 0.27M parameters, 8.75% CIFAR-10 error (Table 6).")
-ResNet32 = _named("resnet32", "CIFAR ResNet-32 (n=5), 0.46M parameters, 7.51% error (Table 6).")
-ResNet44 = _named("resnet44", "CIFAR ResNet-44 (n=7), 0.66M parameters, 7.17% error (Table 6).")
-ResNet56 = _named("resnet56", "CIFAR ResNet-56 (n=9), 0.85M parameters, 6.97% error (Table 6).")
-ResNet110 = _named("resnet110", "CIFAR ResNet-110 (n=18), 1.7M parameters, 6.43% error (Table 6).")
-ResNet1202 = _named("resnet1202", "CIFAR ResNet-1202 (n=200), 19.4M parameters, 7.93% error (Table 6).")
-ResNet18 = _named("resnet18", "ImageNet ResNet-18 (Table 1), basic blocks, 1.8 G multiply-adds.")
-ResNet34 = _named("resnet34", "ImageNet ResNet-34 (Table 1), basic blocks, 3.6 G multiply-adds.")
-ResNet50 = _named("resnet50", "ImageNet ResNet-50 (Table 1), bottleneck blocks, 3.8 G multiply-adds.")
-ResNet101 = _named("resnet101", "ImageNet ResNet-101 (Table 1), bottleneck blocks, 7.6 G multiply-adds.")
-ResNet152 = _named("resnet152", "ImageNet ResNet-152 (Table 1), bottleneck blocks, 11.3 G multiply-adds.")
+class ModelOptions(ResNetOptions, total=False):
+    """The keyword options of the named models (`ResNet20` ... `ResNet152`): `ResNetOptions` and `weights`."""
+
+    weights: StrPath | None                  # [None] a preset ("cifar10"), a .keras / .weights.h5 file or a checkpoint
+
+
+def _model_signature(**options: Unpack[ModelOptions]) -> keras.Model:
+    """The named models' signature, for type checkers and IDEs (`_named` gives it to each)."""
+    raise NotImplementedError
+
+
+_Builder = TypeVar("_Builder", bound=Callable[..., Any])
+
+
+# Where the paper has each named model (its docstring): Table 6 for CIFAR, Tables 1-3 for ImageNet (GFLOPs: Table 1's
+# multiply-adds per 224x224 image; top-1: 10-crop validation error, option B for ResNet-34).
+_PAPER = {
+    "resnet20": "CIFAR ResNet-20 (§4.2, n = 3): 0.27M parameters, 8.75 % CIFAR-10 error (Table 6).",
+    "resnet32": "CIFAR ResNet-32 (§4.2, n = 5): 0.46M parameters, 7.51 % error (Table 6).",
+    "resnet44": "CIFAR ResNet-44 (§4.2, n = 7): 0.66M parameters, 7.17 % error (Table 6).",
+    "resnet56": "CIFAR ResNet-56 (§4.2, n = 9): 0.85M parameters, 6.97 % error (Table 6).",
+    "resnet110": "CIFAR ResNet-110 (§4.2, n = 18): 1.7M parameters, 6.43 % error (Table 6).",
+    "resnet1202": "CIFAR ResNet-1202 (§4.2, n = 200): 19.4M parameters, 7.93 % error (Table 6).",
+    "resnet18": "ImageNet ResNet-18 (Table 1): basic [2, 2, 2, 2], 1.8 GFLOPs; 27.88 % top-1 (Table 2).",
+    "resnet34": "ImageNet ResNet-34 (Table 1): basic [3, 4, 6, 3], 3.6 GFLOPs; 24.52 % top-1 (Table 3).",
+    "resnet50": "ImageNet ResNet-50 (Table 1): bottleneck [3, 4, 6, 3], 3.8 GFLOPs; 22.85 % top-1 (Table 3).",
+    "resnet101": "ImageNet ResNet-101 (Table 1): bottleneck [3, 4, 23, 3], 7.6 GFLOPs; 21.75 % top-1 (Table 3).",
+    "resnet152": "ImageNet ResNet-152 (Table 1): bottleneck [3, 8, 36, 3], 11.3 GFLOPs; 21.43 % top-1 (Table 3).",
+}
+
+
+def _named(name: str, signature: _Builder) -> _Builder:
+    """The named model `build(name, **options)`, typed as `signature` (its options visible to mypy and IDEs)."""
+    def fn(**options: Any) -> keras.Model:
+        return build(name, **options)
+
+    fn.__name__ = fn.__qualname__ = name.replace("resnet", "ResNet")
+    fn.__doc__ = f"{_PAPER[name]}\n\nOptions: `ModelOptions` (keras.applications' arguments, `weights=`, the net)."
+    return cast(_Builder, fn)
+
+
+ResNet20 = _named("resnet20", _model_signature)
+ResNet32 = _named("resnet32", _model_signature)
+ResNet44 = _named("resnet44", _model_signature)
+ResNet56 = _named("resnet56", _model_signature)
+ResNet110 = _named("resnet110", _model_signature)
+ResNet1202 = _named("resnet1202", _model_signature)
+ResNet18 = _named("resnet18", _model_signature)
+ResNet34 = _named("resnet34", _model_signature)
+ResNet50 = _named("resnet50", _model_signature)
+ResNet101 = _named("resnet101", _model_signature)
+ResNet152 = _named("resnet152", _model_signature)

@@ -250,6 +250,22 @@ def test_zero_init_block_output_equals_relu_of_its_shortcut(rng):
     np.testing.assert_allclose(short[..., :16], block_in[:, ::2, ::2], atol=1e-6)
 
 
+def test_named_models_take_every_option_by_keyword_and_cite_the_paper():
+    """ModelOptions (what mypy and IDEs see for ResNet20 ...) is exactly the builder's options plus `weights`."""
+    import inspect
+
+    from keras_resnet.nets import builders
+
+    options = set(inspect.signature(builders.imagenet_resnet).parameters) - {"depth"}
+    assert builders.ResNetOptions.__optional_keys__ == options and not builders.ResNetOptions.__required_keys__
+    assert builders.ModelOptions.__optional_keys__ == options | {"weights"}
+    for fn, table in [(kr.ResNet20, "Table 6"), (kr.ResNet1202, "Table 6"), (kr.ResNet18, "Table 1"),
+                      (kr.ResNet152, "Table 3")]:
+        assert fn.__name__ == fn.__qualname__ == f"ResNet{fn.__name__[6:]}" and table in fn.__doc__
+    model = kr.ResNet20(include_top=False, pooling="max", width=0.5, shortcut="B", dtype="float32", name="r20")
+    assert model.name == "r20" and model.output_shape == (None, 32)
+
+
 # --------------------------------------------------------------------------- keras.applications arguments
 
 
