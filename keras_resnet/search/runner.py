@@ -209,10 +209,36 @@ def search(space: SearchSpace | None = None, *, directory: StrPath, tuner: str =
         **train_options: `training.TrainConfig` fields: dataset, data_dir, batch_size, recipe, validation_split
             (default 0.1 here: the objective must not see the test set), augment, devices, seed, ...
     """
-    from .. import training
     from . import report
 
     space = space or SearchSpace("cifar")
+    label = objective if isinstance(objective, str) else None
+    config, objective = _checked_config(space, tuner, max_trials, epochs, objective, train_options)
+    worker = is_worker()
+    if worker and overwrite:
+        raise ValueError("A keras-tuner worker must never overwrite the shared search directory "
+                         "(it would delete the other processes' trials); drop overwrite on the workers.")
+    directory = pathlib.Path(directory)
+    identity = _identity(space, config, tuner, objective, epochs)
+    check_directory(directory, identity, overwrite)
+    strategy, hypermodel = _hypermodel(space, config, objective, distribution_strategy, run_eagerly)
+    tuner_obj = make_tuner(tuner, hypermodel, objective=objective, max_trials=max_trials, epochs=epochs,
+                           directory=directory, seed=config.seed, overwrite=overwrite,
+                           distribution_strategy=strategy, executions_per_trial=executions_per_trial,
+                           hyperband_factor=hyperband_factor)
+    _run_trials(tuner_obj, directory, None if worker else identity, verbose)
+    if worker:
+        return SearchResult(directory, None, None, tuner_obj.trials_run, tuner_obj)
+    rows = report.write_report(tuner_obj, directory, objective, label)
+    best = report.export_best(tuner_obj, directory, hypermodel, objective) if export_best else None
+    return SearchResult(directory, rows, best, tuner_obj.trials_run, tuner_obj)
+
+
+def _checked_config(space: SearchSpace, tuner: str, max_trials: int, epochs: int, objective: str | kt.Objective,
+                    train_options: dict[str, Any]) -> tuple[TrainConfig, kt.Objective]:
+    """The trials' TrainConfig and the objective, every argument checked before anything is written."""
+    from .. import training
+
     if not isinstance(space, SearchSpace):
         raise ValueError(f"space must be a keras_resnet.search.SearchSpace, got {type(space).__name__}.")
     _check_args(tuner, max_trials, epochs, train_options)
@@ -221,20 +247,20 @@ def search(space: SearchSpace | None = None, *, directory: StrPath, tuner: str =
         raise ValueError(f"The grid tuner needs a finite space, but {', '.join(ranged)} "
                          f"{'is a range' if len(ranged) == 1 else 'are ranges'}: fix them or give choices "
                          f"(e.g. --fix lr=0.1 --choice weight_decay=1e-4,5e-4).")
-    label = objective if isinstance(objective, str) else None
-    objective = resolve_objective(objective)
+    resolved = resolve_objective(objective)
     train_options.setdefault("validation_split", 0.1)
     config = training.TrainConfig(epochs=epochs, **train_options)
     training.check_config(config)
-    worker = is_worker()
-    if worker and overwrite:
-        raise ValueError("A keras-tuner worker must never overwrite the shared search directory "
-                         "(it would delete the other processes' trials); drop overwrite on the workers.")
-    directory = pathlib.Path(directory)
-    identity = _identity(space, config, tuner, objective, epochs)
-    check_directory(directory, identity, overwrite)
+    return config, resolved
 
+
+def _hypermodel(space: SearchSpace, config: TrainConfig, objective: kt.Objective,
+                distribution_strategy: tf.distribute.Strategy | None,
+                run_eagerly: bool) -> tuple[tf.distribute.Strategy, ResNetHyperModel]:
+    """The trials' strategy and hypermodel over the prepared data; the objective checked on a first build."""
     import keras
+
+    from .. import training
 
     keras.utils.set_random_seed(config.seed)
     strategy = distribution_strategy or training.get_strategy(config.devices)
@@ -242,20 +268,18 @@ def search(space: SearchSpace | None = None, *, directory: StrPath, tuner: str =
     hypermodel = ResNetHyperModel(space, config, prepared, run_eagerly=run_eagerly)
     with strategy.scope():
         check_objective(objective, hypermodel.build(kt.HyperParameters()), prepared.val_ds is not None)
+    return strategy, hypermodel
 
-    tuner_obj = make_tuner(tuner, hypermodel, objective=objective, max_trials=max_trials, epochs=epochs,
-                           directory=directory, seed=config.seed, overwrite=overwrite,
-                           distribution_strategy=strategy, executions_per_trial=executions_per_trial,
-                           hyperband_factor=hyperband_factor)
-    if not worker:
+
+def _run_trials(tuner_obj: kt.Tuner, directory: pathlib.Path, identity: Mapping[str, Any] | None,
+                verbose: Verbose) -> None:
+    """Run the missing trials (TensorBoard logs in `directory`); the chief first records the search's identity."""
+    import keras
+
+    if identity is not None:
         from ..io import write_json
 
         (directory / PROJECT).mkdir(parents=True, exist_ok=True)  # overwrite=True has just removed it
         write_json(directory / PROJECT / IDENTITY, identity)
     tensorboard = keras.callbacks.TensorBoard(str(directory / "tensorboard"), write_graph=False, profile_batch=0)
     tuner_obj.search(callbacks=[tensorboard], verbose=verbose)
-    if worker:
-        return SearchResult(directory, None, None, tuner_obj.trials_run, tuner_obj)
-    rows = report.write_report(tuner_obj, directory, objective, label)
-    best = report.export_best(tuner_obj, directory, hypermodel, objective) if export_best else None
-    return SearchResult(directory, rows, best, tuner_obj.trials_run, tuner_obj)
