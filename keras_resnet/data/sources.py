@@ -21,7 +21,7 @@ import os
 import pathlib
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -258,6 +258,9 @@ def _resize(ds: tf.data.Dataset, image_size: Sequence[int]) -> tf.data.Dataset:
 
 
 # ----------------------------------------------------------------------------------- folder trees
+Listing = tuple[list[str], np.ndarray, np.ndarray]   # (class names, image paths, int64 labels) of a folder tree
+
+
 def _load_folder_tree(path: pathlib.Path, spec: dict[str, Any], validation_split: float | int | None,
                       image_size: tuple[int, int] | None, seed: int) -> ImageData:
     """One sub-folder of images per class (``train/`` + ``test/`` if present, else a seeded 80/20 split).
@@ -265,40 +268,74 @@ def _load_folder_tree(path: pathlib.Path, spec: dict[str, Any], validation_split
     Every image's size is checked from its header (``keras_resnet.io.check_image_file``, the 50 MP limit of
     ``load_image``) as the folder is indexed: ``tf.io.decode_image`` has no limit of its own.
     """
-    import keras
     import tensorflow as tf
+
+    test_dir = path / "test" if (path / "test").is_dir() else None
+    classes, parts = split_folder_tree(path, test_dir, _index_class_folders, validation_split, seed)
+    first = tf.io.decode_image(tf.io.read_file(parts["train"][0][0]), expand_animations=False)
+    channels = 1 if first.shape[-1] == 1 else 3
+    size = tuple(image_size or first.shape[:2])
+
+    def make(paths: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
+        return _decoded_images(paths, labels, channels, size, resize=image_size is not None)
+
+    n_val = len(parts["validation"][0]) if "validation" in parts else 0
+    return ImageData(name=path.name, spec=spec, class_names=classes, image_shape=(*size, channels),
+                     train=make(*parts["train"]), test=make(*parts["test"]),
+                     validation=make(*parts["validation"]) if n_val else None,
+                     num_train=len(parts["train"][0]), num_test=len(parts["test"][0]), num_validation=n_val)
+
+
+def _index_class_folders(root: pathlib.Path) -> Listing:
+    """The images under `root` (one sub-folder per class) as Keras indexes them, each header checked."""
+    import keras
 
     from ..io import check_image_file
 
-    def index(root: pathlib.Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-        classes = sorted(p.name for p in root.iterdir() if p.is_dir())
-        if not classes:
-            raise ValueError(f"folder {str(root)!r} has no class sub-folders; expected one sub-folder of "
-                             f"images per class; allowed sources: {SOURCES_HELP}")
-        try:
-            paths = list(keras.utils.image_dataset_from_directory(
-                root, labels="inferred", batch_size=None, shuffle=False, verbose=False).file_paths)
-        except ValueError:  # keras: "No images found in directory ..."
-            paths = []
-        if not paths:
-            raise ValueError(f"folder {str(root)!r} has class sub-folders {classes[:10]} but no images "
-                             f"({', '.join(IMAGE_SUFFIXES)}) in them")
-        for p in paths:   # each image's header, under the package's pixel limit, before TensorFlow decodes it
-            check_image_file(p)
-        labels = [classes.index(pathlib.Path(p).parent.name) for p in paths]
-        empty = [str(root / c) for i, c in enumerate(classes) if i not in set(labels)]
-        if empty:   # a class without images would be a class the model never sees
-            raise ValueError(f"class folder(s) {', '.join(repr(e) for e in empty[:5])}"
-                             f"{f' and {len(empty) - 5} more' if len(empty) > 5 else ''} hold no images "
-                             f"({', '.join(IMAGE_SUFFIXES)}); add images or remove the folder")
-        return classes, np.array(paths), np.array(labels, np.int64)
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if not classes:
+        raise ValueError(f"folder {str(root)!r} has no class sub-folders; expected one sub-folder of "
+                         f"images per class; allowed sources: {SOURCES_HELP}")
+    try:
+        paths = list(keras.utils.image_dataset_from_directory(
+            root, labels="inferred", batch_size=None, shuffle=False, verbose=False).file_paths)
+    except ValueError:  # keras: "No images found in directory ..."
+        paths = []
+    if not paths:
+        raise ValueError(f"folder {str(root)!r} has class sub-folders {classes[:10]} but no images "
+                         f"({', '.join(IMAGE_SUFFIXES)}) in them")
+    for p in paths:   # each image's header, under the package's pixel limit, before TensorFlow decodes it
+        check_image_file(p)
+    labels = [classes.index(pathlib.Path(p).parent.name) for p in paths]
+    empty = [str(root / c) for i, c in enumerate(classes) if i not in set(labels)]
+    if empty:   # a class without images would be a class the model never sees
+        raise empty_class_folders_error(empty)
+    return classes, np.array(paths), np.array(labels, np.int64)
 
+
+def empty_class_folders_error(empty: Sequence[str]) -> ValueError:
+    """The error for class folders without images (each would be a class the model never sees)."""
+    return ValueError(f"class folder(s) {', '.join(repr(e) for e in empty[:5])}"
+                      f"{f' and {len(empty) - 5} more' if len(empty) > 5 else ''} hold no images "
+                      f"({', '.join(IMAGE_SUFFIXES)}); add images or remove the folder")
+
+
+def split_folder_tree(path: pathlib.Path, test_dir: pathlib.Path | None, index: Callable[[pathlib.Path], Listing],
+                      validation_split: float | int | None, seed: int,
+                      shown: int | None = None) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """(classes, {"train", "test"[, "validation"]: (paths, labels)}) of a folder tree listed by `index`.
+
+    ``path/train`` and `test_dir` when both exist, else a seeded 80/20 split of `path`; the training files
+    are shuffled (seeded) before the end is held out for validation. `shown`: how many class names a
+    train/test mismatch error lists (None: all).
+    """
     rng = np.random.default_rng(seed)
-    if (path / "train").is_dir() and (path / "test").is_dir():
+    if (path / "train").is_dir() and test_dir is not None:
         classes, p_train, y_train = index(path / "train")
-        test_classes, p_test, y_test = index(path / "test")
+        test_classes, p_test, y_test = index(test_dir)
         if test_classes != classes:
-            raise ValueError(f"train classes {classes} and test classes {test_classes} differ in {str(path)!r}")
+            raise ValueError(f"train classes {classes[:shown]} and {test_dir.name} classes {test_classes[:shown]} "
+                             f"differ in {str(path)!r}")
     else:
         classes, paths, labels = index(path)
         if len(paths) < 2:
@@ -309,27 +346,25 @@ def _load_folder_tree(path: pathlib.Path, spec: dict[str, Any], validation_split
         p_train, y_train = paths[order[n_test:]], labels[order[n_test:]]
     order = rng.permutation(len(p_train))  # mix classes before holding out the end for validation
     p_train, y_train = p_train[order], y_train[order]
+    cut = len(p_train) - _validation_count(validation_split, len(p_train))
+    parts = {"train": (p_train[:cut], y_train[:cut]), "test": (p_test, y_test)}
+    if cut < len(p_train):
+        parts["validation"] = (p_train[cut:], y_train[cut:])
+    return classes, parts
 
-    first = tf.io.decode_image(tf.io.read_file(p_train[0]), expand_animations=False)
-    channels = 1 if first.shape[-1] == 1 else 3
-    size = tuple(image_size or first.shape[:2])
+
+def _decoded_images(paths: np.ndarray, labels: np.ndarray, channels: int, size: Sequence[int],
+                    resize: bool) -> tf.data.Dataset:
+    """(uint8 image of `size` x `channels`, label) read and decoded as needed: resized, or cropped/padded."""
+    import tensorflow as tf
 
     def decode(p, y):
         x = tf.io.decode_image(tf.io.read_file(p), channels=channels, expand_animations=False)
-        x = tf.image.resize(x, size, antialias=True) if image_size is not None else \
-            tf.image.resize_with_crop_or_pad(x, *size)
+        x = tf.image.resize(x, size, antialias=True) if resize else tf.image.resize_with_crop_or_pad(x, *size)
         x = tf.cast(tf.clip_by_value(tf.round(tf.cast(x, tf.float32)), 0, 255), tf.uint8)
         return tf.ensure_shape(x, (*size, channels)), y
 
-    def make(p, y):
-        return tf.data.Dataset.from_tensor_slices((p, y)).map(decode, num_parallel_calls=AUTOTUNE)
-
-    n_val = _validation_count(validation_split, len(p_train))
-    cut = len(p_train) - n_val
-    return ImageData(name=path.name, spec=spec, class_names=classes, image_shape=(*size, channels),
-                     train=make(p_train[:cut], y_train[:cut]), test=make(p_test, y_test),
-                     validation=make(p_train[cut:], y_train[cut:]) if n_val else None,
-                     num_train=cut, num_test=len(p_test), num_validation=n_val)
+    return tf.data.Dataset.from_tensor_slices((paths, labels)).map(decode, num_parallel_calls=AUTOTUNE)
 
 
 def undecodable_images(source: DatasetSource) -> list[tuple[str, str]]:

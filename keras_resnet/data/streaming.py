@@ -40,7 +40,8 @@ import numpy as np
 
 from . import imagenet
 from .files import find_cifar_dir, find_idx_files
-from .sources import AUTOTUNE, IMAGE_SUFFIXES, ImageData, _tensorflow_backend, _validation_count
+from .sources import (AUTOTUNE, IMAGE_SUFFIXES, ImageData, _tensorflow_backend, empty_class_folders_error,
+                      split_folder_tree)
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -395,47 +396,12 @@ def load_streaming(source: StrPath, *, data_dir: StrPath | None = None, validati
     tfds imagenet2012, else "sample"); `validation_split` as in `data.load` (held out from the end of a shuffled
     file list; not for TFRecords or tfds).
     """
-    if not _tensorflow_backend():
-        import keras
-
-        raise ValueError(f"streaming ImageNet-like data ({source!s}) needs the TensorFlow backend for now (tf.data "
-                         f"decodes and augments the photos); on the {keras.backend.backend()} backend use "
-                         "--backend tensorflow, or an in-memory source (.npz, CIFAR batches, IDX) with --recipe paper")
-    if cache_budget is None or isinstance(cache_budget, bool) or cache_budget < 0:
-        raise ValueError(f"cache_budget must be a number of bytes >= 0, got {cache_budget!r}")
-    if stats not in (None, "sample", "imagenet"):
-        raise ValueError(f"stats must be 'sample' or 'imagenet', got {stats!r}")
+    _check_streaming_args(source, cache_budget, stats)
     h, w = (int(c) for c in crop)
     spec = {"source": str(source), "data_dir": None if data_dir is None else str(data_dir),
             "validation_split": validation_split, "image_size": None, "seed": seed, "recipe": recipe,
             "crop": [h, w], "streaming": True}
-    path = pathlib.Path(str(source)).expanduser()
-    tfds_name = None
-    if path.is_dir():
-        spec["source"] = str(path.resolve())
-        if find_cifar_dir(path) is not None or find_idx_files(path) is not None:
-            raise ValueError(f"dataset {str(path)!r} holds small in-memory images (CIFAR batches / IDX files), not "
-                             f"photos; recipe {recipe!r} reads {STREAMING_HELP}; use --recipe paper for it")
-        shards = _shards(path)
-        if shards is not None:
-            if validation_split:
-                raise ValueError(f"validation_split is not available for TFRecord shards ({str(path)!r}); the "
-                                 "validation-* / test-* shards are the test split")
-            class_names, splits = shards
-        else:
-            class_names, splits = _folder_splits(path, validation_split, seed)
-        name = path.name
-    elif path.exists() or str(source).startswith((".", "~", "/", os.sep)) or str(source).endswith(".npz"):
-        what = "is an .npz of in-memory images" if path.suffix == ".npz" and path.exists() else "does not exist"
-        raise (ValueError if path.exists() else FileNotFoundError)(
-            f"dataset {str(path)!r} {what}; recipe {recipe!r} reads {STREAMING_HELP}")
-    else:
-        tfds_name = str(source)
-        class_names, splits = _tfds_splits(tfds_name, data_dir)
-        name = tfds_name
-        if validation_split:
-            raise ValueError(f"validation_split is not available for tensorflow-datasets {tfds_name!r} when "
-                             "streaming; its validation split is the test split")
+    name, class_names, splits, tfds_name = _streaming_splits(source, spec, data_dir, validation_split, seed, recipe)
     data = StreamingData(
         name=name, spec=spec, class_names=class_names, image_shape=(h, w, 3), train=None, test=None,
         num_train=splits["train"].count, num_test=splits["test"].count,
@@ -447,6 +413,48 @@ def load_streaming(source: StrPath, *, data_dir: StrPath | None = None, validati
     data.test = data._centre_view("test")
     data.validation = data._centre_view("validation") if "validation" in splits else None
     return data
+
+
+def _check_streaming_args(source: StrPath, cache_budget: int, stats: str | None) -> None:
+    """One clear error for the wrong backend, a bad cache budget or a bad `stats`."""
+    if not _tensorflow_backend():
+        import keras
+
+        raise ValueError(f"streaming ImageNet-like data ({source!s}) needs the TensorFlow backend for now (tf.data "
+                         f"decodes and augments the photos); on the {keras.backend.backend()} backend use "
+                         "--backend tensorflow, or an in-memory source (.npz, CIFAR batches, IDX) with --recipe paper")
+    if cache_budget is None or isinstance(cache_budget, bool) or cache_budget < 0:
+        raise ValueError(f"cache_budget must be a number of bytes >= 0, got {cache_budget!r}")
+    if stats not in (None, "sample", "imagenet"):
+        raise ValueError(f"stats must be 'sample' or 'imagenet', got {stats!r}")
+
+
+def _streaming_splits(source: StrPath, spec: dict[str, Any], data_dir: StrPath | None,
+                      validation_split: float | int | None, seed: int,
+                      recipe: str) -> tuple[str, list[str], dict[str, Split], str | None]:
+    """(name, class names, splits, tfds name or None) of a folder tree, TFRecord shards or a tfds name."""
+    path = pathlib.Path(str(source)).expanduser()
+    if path.is_dir():
+        spec["source"] = str(path.resolve())
+        if find_cifar_dir(path) is not None or find_idx_files(path) is not None:
+            raise ValueError(f"dataset {str(path)!r} holds small in-memory images (CIFAR batches / IDX files), not "
+                             f"photos; recipe {recipe!r} reads {STREAMING_HELP}; use --recipe paper for it")
+        shards = _shards(path)
+        if shards is not None and validation_split:
+            raise ValueError(f"validation_split is not available for TFRecord shards ({str(path)!r}); the "
+                             "validation-* / test-* shards are the test split")
+        class_names, splits = shards if shards is not None else _folder_splits(path, validation_split, seed)
+        return path.name, class_names, splits, None
+    if path.exists() or str(source).startswith((".", "~", "/", os.sep)) or str(source).endswith(".npz"):
+        what = "is an .npz of in-memory images" if path.suffix == ".npz" and path.exists() else "does not exist"
+        raise (ValueError if path.exists() else FileNotFoundError)(
+            f"dataset {str(path)!r} {what}; recipe {recipe!r} reads {STREAMING_HELP}")
+    tfds_name = str(source)
+    class_names, splits = _tfds_splits(tfds_name, data_dir)
+    if validation_split:
+        raise ValueError(f"validation_split is not available for tensorflow-datasets {tfds_name!r} when "
+                         "streaming; its validation split is the test split")
+    return tfds_name, class_names, splits, tfds_name
 
 
 def _list_images(root: pathlib.Path) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -463,38 +471,15 @@ def _list_images(root: pathlib.Path) -> tuple[list[str], np.ndarray, np.ndarray]
         paths += found
         labels += [i] * len(found)
     if empty:
-        raise ValueError(f"class folder(s) {', '.join(repr(e) for e in empty[:5])}"
-                         f"{f' and {len(empty) - 5} more' if len(empty) > 5 else ''} hold no images "
-                         f"({', '.join(IMAGE_SUFFIXES)}); add images or remove the folder")
+        raise empty_class_folders_error(empty)
     return classes, np.array(paths), np.array(labels, np.int64)
 
 
 def _folder_splits(path: pathlib.Path, validation_split: float | int | None,
                    seed: int) -> tuple[list[str], dict[str, Split]]:
-    rng = np.random.default_rng(seed)
     test_dir = next((path / d for d in TEST_DIRS if (path / d).is_dir()), None)
-    if (path / "train").is_dir() and test_dir is not None:
-        classes, p_train, y_train = _list_images(path / "train")
-        test_classes, p_test, y_test = _list_images(test_dir)
-        if test_classes != classes:
-            raise ValueError(f"train classes {classes[:10]} and {test_dir.name} classes {test_classes[:10]} differ "
-                             f"in {str(path)!r}")
-    else:
-        classes, paths, labels = _list_images(path)
-        if len(paths) < 2:
-            raise ValueError(f"folder {str(path)!r} has {len(paths)} image; need at least 2 to split train/test")
-        order = rng.permutation(len(paths))
-        n_test = max(1, int(round(0.2 * len(paths))))     # no train/ + val/: hold out 20 % for test
-        p_test, y_test = paths[order[:n_test]], labels[order[:n_test]]
-        p_train, y_train = paths[order[n_test:]], labels[order[n_test:]]
-    order = rng.permutation(len(p_train))     # mix classes before holding out the end for validation
-    p_train, y_train = p_train[order], y_train[order]
-    cut = len(p_train) - _validation_count(validation_split, len(p_train))
-    splits = {"train": Split("files", p_train[:cut], y_train[:cut], cut),
-              "test": Split("files", p_test, y_test, len(p_test))}
-    if cut < len(p_train):
-        splits["validation"] = Split("files", p_train[cut:], y_train[cut:], len(p_train) - cut)
-    return classes, splits
+    classes, parts = split_folder_tree(path, test_dir, _list_images, validation_split, seed, shown=10)
+    return classes, {k: Split("files", p, y, len(p)) for k, (p, y) in parts.items()}
 
 
 def _shards(path: pathlib.Path) -> tuple[list[str], dict[str, Split]] | None:
