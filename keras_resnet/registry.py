@@ -118,6 +118,63 @@ def parse_depth(value: int | str, family: str) -> int:
     return check_depth(value, family)
 
 
+# --------------------------------------------------------------------------- architecture specs (nets/builders.py)
+
+
+class StemSpec(NamedTuple):
+    """The layers before conv2_x: conv1, a `kernel` x `kernel` convolution of `filters` with stride `strides`,
+    then pool1, a 3x3 max pool of stride 2, when `max_pool`."""
+
+    filters: int
+    kernel: int
+    strides: int
+    max_pool: bool
+
+
+class StageSpec(NamedTuple):
+    """One stage (conv2_x, conv3_x, ...): `blocks` blocks of kind `block` ("basic" or "bottleneck"), `filters`
+    wide (a bottleneck outputs 4x as many channels), the first block with stride `strides`."""
+
+    block: str
+    filters: int
+    blocks: int
+    strides: int
+
+
+class NetSpec(NamedTuple):
+    """A whole network, as keras-hub's stackwise lists or timm's ResNet(block, layers, stem_type) give it:
+    the family (default input shape, classes and shortcut), the depth (the default name), the stem and stages."""
+
+    family: str
+    depth: int
+    stem: StemSpec
+    stages: tuple[StageSpec, ...]
+
+    @property
+    def downsampling(self) -> int:
+        """How many times the stem and stages subsample the input (4 CIFAR, 32 ImageNet): the smallest input side."""
+        factor = self.stem.strides * (2 if self.stem.max_pool else 1)
+        for stage in self.stages:
+            factor *= stage.strides
+        return factor
+
+
+STEMS = {"cifar": StemSpec(16, 3, 1, False), "imagenet": StemSpec(64, 7, 2, True)}   # §4.2; Table 1 conv1, pool
+STAGE_FILTERS = {"cifar": (16, 32, 64), "imagenet": (64, 128, 256, 512)}             # §4.2; Table 1 conv2_x ...
+
+
+def net_spec(family: str, depth: int) -> NetSpec:
+    """The paper's net of `family` ("cifar" or "imagenet") and `depth` (checked): its stem and stages.
+
+    The first stage keeps the stem's resolution; each later one halves it (stride 2 in its first block).
+    """
+    depth = check_depth(depth, family)
+    block, counts = ("basic", (cifar_blocks(depth),) * 3) if family == "cifar" else IMAGENET_SPECS[depth]
+    stages = tuple(StageSpec(block, filters, n, 1 if i == 0 else 2)
+                   for i, (filters, n) in enumerate(zip(STAGE_FILTERS[family], counts)))
+    return NetSpec(family, depth, STEMS[family], stages)
+
+
 # --------------------------------------------------------------------------- model names
 
 class ModelName(NamedTuple):

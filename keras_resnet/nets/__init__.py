@@ -10,15 +10,15 @@
 from .blocks import BLOCKS, SHORTCUTS, VERSIONS, BlockOptions
 from .builders import (
     CIFAR_DEPTHS, IMAGENET_SPECS, ResNet18, ResNet20, ResNet32, ResNet34, ResNet44, ResNet50, ResNet56, ResNet101,
-    ResNet110, ResNet152, ResNet1202, build, cifar_resnet, deep_graph_recursion, imagenet_resnet, list_models,
-    toy_skip_net,
+    ResNet110, ResNet152, ResNet1202, ModelOptions, ResNetOptions, build, cifar_resnet, deep_graph_recursion,
+    imagenet_resnet, list_models, resnet, toy_skip_net,
 )
 from .layers import FusedBatchNormalization, SubsamplingConv2D, ZeroPadShortcut
 from .profiling import profile
 
 __all__ = [
     "BLOCKS", "SHORTCUTS", "VERSIONS", "BlockOptions", "CIFAR_DEPTHS", "IMAGENET_SPECS", "FusedBatchNormalization",
-    "SubsamplingConv2D", "ZeroPadShortcut", "build", "cifar_resnet", "deep_graph_recursion", "imagenet_resnet", "list_models",
-    "profile", "toy_skip_net", "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56",
-    "ResNet101", "ResNet110", "ResNet152", "ResNet1202",
+    "SubsamplingConv2D", "ZeroPadShortcut", "build", "cifar_resnet", "deep_graph_recursion", "imagenet_resnet",
+    "list_models", "profile", "resnet", "toy_skip_net", "ModelOptions", "ResNetOptions", "ResNet18", "ResNet20",
+    "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet56", "ResNet101", "ResNet110", "ResNet152", "ResNet1202",
 ]

@@ -36,7 +36,7 @@ option-A shortcut `..._shortcut`, the sum `..._add` and the output `..._out`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -148,19 +148,33 @@ def merge(branch: keras.KerasTensor, short: keras.KerasTensor | None, prefix: st
     return relu(y, f"{prefix}_out", opts)
 
 
-def basic_block(x: keras.KerasTensor, filters: int, strides: int, prefix: str, opts: BlockOptions) -> keras.KerasTensor:
-    """Two 3x3 layers (Fig. 5 left), `filters` output channels."""
-    if opts.version == "v2":
-        pre = relu(bn(x, prefix, opts, suffix="preact_bn"), f"{prefix}_preact_relu", opts)
-        short = shortcut(x, pre, filters, strides, prefix, opts)
-        y = conv_bn_relu(pre, filters, 3, strides, f"{prefix}_1", opts)
-        y = conv(y, filters, 3, 1, f"{prefix}_2", opts, zero=opts.zero_init_residual)
+def residual_block(x: keras.KerasTensor, branch: Sequence[tuple[int, int, int]], out_channels: int, strides: int,
+                   prefix: str, opts: BlockOptions) -> keras.KerasTensor:
+    """One block of any kind: the residual branch's layers `branch`, (kernel, filters, stride) each, then the sum.
+
+    v1 / v1.5: conv -> BN (-> ReLU) per layer, the last without ReLU (its BN gamma 0 with zero_init_residual),
+    then the sum and a ReLU (Fig. 2). v2: BN -> ReLU on the block's input first (it also feeds a projection),
+    bare convolutions (the last one zero with zero_init_residual), no ReLU after the sum (Identity Mappings, Fig. 4e).
+    """
+    v2 = opts.version == "v2"
+    pre = relu(bn(x, prefix, opts, suffix="preact_bn"), f"{prefix}_preact_relu", opts) if v2 else x
+    short = shortcut(x, pre, out_channels, strides, prefix, opts)
+    y = pre
+    *inner, (kernel, filters, stride) = branch
+    for j, (k, f, s) in enumerate(inner, start=1):
+        y = conv_bn_relu(y, f, k, s, f"{prefix}_{j}", opts)
+    last = f"{prefix}_{len(branch)}"
+    if v2:
+        y = conv(y, filters, kernel, stride, last, opts, zero=opts.zero_init_residual)
     else:
-        short = shortcut(x, x, filters, strides, prefix, opts)
-        y = conv_bn_relu(x, filters, 3, strides, f"{prefix}_1", opts)
-        y = conv_bn_relu(y, filters, 3, 1, f"{prefix}_2", opts, activate=False,
+        y = conv_bn_relu(y, filters, kernel, stride, last, opts, activate=False,
                          zero_gamma=opts.zero_init_residual and not opts.plain)
     return merge(y, short, prefix, opts)
+
+
+def basic_block(x: keras.KerasTensor, filters: int, strides: int, prefix: str, opts: BlockOptions) -> keras.KerasTensor:
+    """Two 3x3 layers (Fig. 5 left), `filters` output channels."""
+    return residual_block(x, [(3, filters, strides), (3, filters, 1)], filters, strides, prefix, opts)
 
 
 def bottleneck_block(x: keras.KerasTensor, filters: int, strides: int, prefix: str, opts: BlockOptions,
@@ -171,19 +185,7 @@ def bottleneck_block(x: keras.KerasTensor, filters: int, strides: int, prefix: s
     """
     out = expansion * filters
     s1, s3 = (strides, 1) if opts.version == "v1" else (1, strides)
-    if opts.version == "v2":
-        pre = relu(bn(x, prefix, opts, suffix="preact_bn"), f"{prefix}_preact_relu", opts)
-        short = shortcut(x, pre, out, strides, prefix, opts)
-        y = conv_bn_relu(pre, filters, 1, s1, f"{prefix}_1", opts)
-        y = conv_bn_relu(y, filters, 3, s3, f"{prefix}_2", opts)
-        y = conv(y, out, 1, 1, f"{prefix}_3", opts, zero=opts.zero_init_residual)
-    else:
-        short = shortcut(x, x, out, strides, prefix, opts)
-        y = conv_bn_relu(x, filters, 1, s1, f"{prefix}_1", opts)
-        y = conv_bn_relu(y, filters, 3, s3, f"{prefix}_2", opts)
-        y = conv_bn_relu(y, out, 1, 1, f"{prefix}_3", opts, activate=False,
-                         zero_gamma=opts.zero_init_residual and not opts.plain)
-    return merge(y, short, prefix, opts)
+    return residual_block(x, [(1, filters, s1), (3, filters, s3), (1, out, 1)], out, strides, prefix, opts)
 
 
 BLOCKS: dict[str, Callable[..., keras.KerasTensor]] = {"basic": basic_block, "bottleneck": bottleneck_block}

@@ -1,4 +1,4 @@
-"""The networks of He et al. 2016 (CVPR): one generic builder and the named models.
+"""The networks of He et al. 2016 (CVPR): one spec-driven builder and the named models.
 
 CIFAR family (§4.2): a 3x3 conv with 16 filters, then three stages of n blocks
 each (conv2_x, conv3_x, conv4_x with 16/32/64 filters, feature maps 32/16/8),
@@ -9,6 +9,10 @@ ImageNet family (Table 1): a 7x7/2 conv with 64 filters, a 3x3/2 max pool,
 four stages conv2_x ... conv5_x (64/128/256/512 filters) of basic blocks
 (ResNet-18/34) or bottleneck blocks (ResNet-50/101/152), global average
 pooling and a dense classifier.
+
+Both are `resnet(spec)` for a `keras_resnet.registry.NetSpec` (the stem and the stages: filters, blocks,
+strides, block type; `registry.net_spec(family, depth)`), like keras-hub's stackwise lists and timm's
+`ResNet(block, layers, stem_type)`; `cifar_resnet` and `imagenet_resnet` are that for the paper's depths.
 
 Every function returns a plain functional `keras.Model` and takes the
 keras.applications arguments: `include_top`, `input_shape`, `input_tensor`,
@@ -21,25 +25,22 @@ precision with a float32 classifier). Building reads and sets no global state.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, cast
 
 import keras
 import numpy as np
 
-from ..registry import (  # noqa: F401  (CIFAR_DEPTHS, list_models: re-exported here)
-    CIFAR_DEPTHS, IMAGENET_SPECS, POOLINGS, SHORTCUTS, VERSIONS, check_depth, cifar_blocks, list_models,
-    parse_model_name,
+from ..registry import (  # noqa: F401  (CIFAR_DEPTHS, IMAGENET_SPECS, list_models: re-exported here)
+    CIFAR_DEPTHS, DEFAULT_CLASSES, DEFAULT_INPUT_SHAPES, DEFAULT_SHORTCUTS, IMAGENET_SPECS, POOLINGS, SHORTCUTS,
+    VERSIONS, NetSpec, StemSpec, list_models, net_spec, parse_model_name,
 )
 from .blocks import BlockOptions, bn, conv, conv_bn_relu, relu, stage
 from .graph import deep_graph_recursion  # noqa: F401  (re-exported: nets.builders.deep_graph_recursion)
 
 if TYPE_CHECKING:
     from .._typing import Preprocessing, ShapeLike, StrPath
-
-CIFAR_FILTERS = (16, 32, 64)
-IMAGENET_FILTERS = (64, 128, 256, 512)
-
 
 # --------------------------------------------------------------------------- inputs and head
 
@@ -160,104 +161,125 @@ def _default_name(prefix, depth, plain, version):
     return base + ("_v2" if version == "v2" else "_v1_5" if version == "v1.5" else "")
 
 
+# --------------------------------------------------------------------------- the builder
+
+
+class ResNetOptions(TypedDict, total=False):
+    """The keyword options of `cifar_resnet`, `imagenet_resnet` and the named models; [default].
+
+    keras.applications' arguments and `preprocessing`, `dtype` (module docstring), then the architecture: the
+    shortcut option of §3.3, the plain nets of §4.1, the block version, the filters' width, zero-init residuals
+    (Goyal et al. 2017), batch normalization and L2 weight decay (§3.4: 1e-4 ImageNet, §4.2: 1e-4 CIFAR).
+    """
+
+    include_top: bool                        # [True] the paper's global average pooling + dense classifier
+    input_shape: ShapeLike | None            # [32x32x3 CIFAR, 224x224x3 ImageNet] (H, W, C); None sides: any size
+    input_tensor: Any                        # [None] a Keras tensor to build the model on
+    pooling: str | None                      # [None] None, "avg" or "max" (include_top=False)
+    classes: int                             # [10 CIFAR, 1000 ImageNet]
+    classifier_activation: str | Callable[..., Any] | None   # ["softmax"] None: logits
+    preprocessing: Preprocessing | None      # [None] {"scale", "mean", "std"}: raw 0-255 images in
+    dtype: str | keras.DTypePolicy | None    # [None] every layer's dtype policy; mixed: a float32 classifier
+    name: str | None                         # ["resnet56", "plain20", "resnet50_v1_5", ...]
+    shortcut: str                            # ["A" CIFAR, "B" ImageNet] §3.3
+    plain: bool                              # [False] no shortcuts (the plain nets)
+    version: str                             # ["v1"] "v1.5": bottleneck stride on the 3x3; "v2": pre-activation
+    width: float                             # [1] multiplies every filter count
+    zero_init_residual: bool                 # [False] each residual branch starts at zero
+    bn_momentum: float                       # [0.9]
+    bn_epsilon: float                        # [1e-5]
+    sync_bn: bool                            # [False] batch statistics over all replicas
+    weight_decay: float                      # [0.0] L2 on the weights: kernel_regularizer L2(weight_decay / 2)
+    fused_bn: bool                           # [True] layers.FusedBatchNormalization (same results, faster)
+
+
+class ModelOptions(ResNetOptions, total=False):
+    """The keyword options of the named models (`ResNet20` ... `ResNet152`): `ResNetOptions` and `weights`."""
+
+    weights: StrPath | None                  # [None] a preset ("cifar10"), a .keras / .weights.h5 file or a checkpoint
+
+
+def resnet(
+    spec: NetSpec,
+    /,
+    *,
+    include_top: bool = True,
+    input_shape: ShapeLike | None = None,
+    input_tensor: Any = None,
+    pooling: str | None = None,
+    classes: int | None = None,
+    classifier_activation: str | Callable[..., Any] | None = "softmax",
+    preprocessing: Preprocessing | None = None,
+    dtype: str | keras.DTypePolicy | None = None,
+    name: str | None = None,
+    shortcut: str | None = None,
+    plain: bool = False,
+    version: str = "v1",
+    width: float = 1,
+    zero_init_residual: bool = False,
+    bn_momentum: float = 0.9,
+    bn_epsilon: float = 1e-5,
+    sync_bn: bool = False,
+    weight_decay: float = 0.0,
+    fused_bn: bool = True,
+) -> keras.Model:
+    """The ResNet that `spec` describes (the one builder of both families); the options are `ResNetOptions`.
+
+    `classes` and `shortcut` None: the family's (10 and "A" for CIFAR, 1000 and "B" for ImageNet).
+    """
+    shortcut = DEFAULT_SHORTCUTS[spec.family] if shortcut is None else shortcut
+    classes = DEFAULT_CLASSES[spec.family] if classes is None else classes
+    _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
+    opts = BlockOptions(shortcut=shortcut, plain=plain, version=version, zero_init_residual=zero_init_residual,
+                        bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, sync_bn=sync_bn, weight_decay=weight_decay,
+                        fused_bn=fused_bn, dtype=dtype)
+    inputs, shape = _input(input_shape, input_tensor, DEFAULT_INPUT_SHAPES[spec.family], spec.downsampling)
+    x = _preprocess(inputs, preprocessing, shape[-1], dtype)
+    x = _stem(x, spec.stem, width, opts)
+    for index, st in enumerate(spec.stages, start=2):    # conv2_x, conv3_x, ...
+        x = stage(x, st.block, _scaled(st.filters, width), st.blocks, st.strides, index, opts)
+    if version == "v2":
+        x = relu(bn(x, "post", opts), "post_relu", opts)
+    x = _head(x, include_top, pooling, classes, classifier_activation, weight_decay, dtype)
+    return _model(inputs, input_tensor, x, name or _default_name("resnet", spec.depth, plain, version), dtype)
+
+
+def _scaled(filters: int, width: float) -> int:
+    return max(1, int(round(filters * width)))
+
+
+def _stem(x: keras.KerasTensor, stem: StemSpec, width: float, opts: BlockOptions) -> keras.KerasTensor:
+    """conv1 (v2: a bare convolution, its BN and ReLU are the first block's pre-activation), then pool1."""
+    filters = _scaled(stem.filters, width)
+    if opts.version == "v2":
+        x = conv(x, filters, stem.kernel, stem.strides, "conv1", opts)
+    else:
+        x = conv_bn_relu(x, filters, stem.kernel, stem.strides, "conv1", opts)
+    if stem.max_pool:
+        x = keras.layers.ZeroPadding2D(1, name="pool1_pad", dtype=opts.dtype)(x)
+        x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool", dtype=opts.dtype)(x)
+    return x
+
+
 # --------------------------------------------------------------------------- the two families
 
 
-def cifar_resnet(
-    depth: int = 20,
-    *,
-    shortcut: str = "A",
-    plain: bool = False,
-    version: str = "v1",
-    zero_init_residual: bool = False,
-    width: float = 1,
-    include_top: bool = True,
-    input_shape: ShapeLike | None = None,
-    input_tensor: Any = None,
-    pooling: str | None = None,
-    classes: int = 10,
-    classifier_activation: str | Callable[..., Any] | None = "softmax",
-    preprocessing: Preprocessing | None = None,
-    bn_momentum: float = 0.9,
-    bn_epsilon: float = 1e-5,
-    sync_bn: bool = False,
-    weight_decay: float = 0.0,
-    fused_bn: bool = True,
-    dtype: str | keras.DTypePolicy | None = None,
-    name: str | None = None,
-) -> keras.Model:
-    """The CIFAR ResNet of §4.2 with 6n + 2 layers (n >= 1), default input 32x32x3.
+def cifar_resnet(depth: int = 20, **options: Unpack[ResNetOptions]) -> keras.Model:
+    """The CIFAR ResNet of §4.2 with 6n + 2 layers (n >= 1), default input 32x32x3, option A, 10 classes.
 
     Option A, ResNet-20 has 269,722 trainable parameters (paper Table 6: 0.27M).
-    `width` multiplies the 16/32/64 filters.
+    `width` multiplies the 16/32/64 filters. Options: `ResNetOptions`.
     """
-    n = cifar_blocks(depth)
-    _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
-    opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay,
-                        fused_bn, dtype)
-    inputs, shape = _input(input_shape, input_tensor, (32, 32, 3), min_size=4)
-    x = _preprocess(inputs, preprocessing, shape[-1], dtype)
-    filters = [max(1, int(round(f * width))) for f in CIFAR_FILTERS]
-    if version == "v2":
-        x = conv(x, filters[0], 3, 1, "conv1", opts)
-    else:
-        x = conv_bn_relu(x, filters[0], 3, 1, "conv1", opts)
-    for i, f in enumerate(filters):
-        x = stage(x, "basic", f, n, 1 if i == 0 else 2, i + 2, opts)
-    if version == "v2":
-        x = relu(bn(x, "post", opts), "post_relu", opts)
-    x = _head(x, include_top, pooling, classes, classifier_activation, weight_decay, dtype)
-    return _model(inputs, input_tensor, x, name or _default_name("resnet", depth, plain, version), dtype)
+    return resnet(net_spec("cifar", depth), **options)
 
 
-def imagenet_resnet(
-    depth: int = 50,
-    *,
-    shortcut: str = "B",
-    plain: bool = False,
-    version: str = "v1",
-    zero_init_residual: bool = False,
-    width: float = 1,
-    include_top: bool = True,
-    input_shape: ShapeLike | None = None,
-    input_tensor: Any = None,
-    pooling: str | None = None,
-    classes: int = 1000,
-    classifier_activation: str | Callable[..., Any] | None = "softmax",
-    preprocessing: Preprocessing | None = None,
-    bn_momentum: float = 0.9,
-    bn_epsilon: float = 1e-5,
-    sync_bn: bool = False,
-    weight_decay: float = 0.0,
-    fused_bn: bool = True,
-    dtype: str | keras.DTypePolicy | None = None,
-    name: str | None = None,
-) -> keras.Model:
-    """The ImageNet ResNet of Table 1 (depth 18, 34, 50, 101 or 152), default input 224x224x3.
+def imagenet_resnet(depth: int = 50, **options: Unpack[ResNetOptions]) -> keras.Model:
+    """The ImageNet ResNet of Table 1 (depth 18, 34, 50, 101 or 152), default input 224x224x3, option B.
 
     Option B, 1000 classes: ResNet-50 has 25,557,032 trainable parameters and
-    about 3.8 G multiply-adds (v1) or 4.1 G (v1.5) per 224x224 image.
+    about 3.8 G multiply-adds (v1) or 4.1 G (v1.5) per 224x224 image. Options: `ResNetOptions`.
     """
-    depth = check_depth(depth, "imagenet")
-    _check_options(shortcut, plain, version, zero_init_residual, classes, include_top, pooling, width)
-    opts = BlockOptions(shortcut, plain, version, zero_init_residual, bn_momentum, bn_epsilon, sync_bn, weight_decay,
-                        fused_bn, dtype)
-    block, counts = IMAGENET_SPECS[depth]
-    inputs, shape = _input(input_shape, input_tensor, (224, 224, 3), min_size=32)
-    x = _preprocess(inputs, preprocessing, shape[-1], dtype)
-    stem = max(1, int(round(64 * width)))
-    if version == "v2":
-        x = conv(x, stem, 7, 2, "conv1", opts)
-    else:
-        x = conv_bn_relu(x, stem, 7, 2, "conv1", opts)
-    x = keras.layers.ZeroPadding2D(1, name="pool1_pad", dtype=dtype)(x)
-    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool", dtype=dtype)(x)
-    for i, (f, count) in enumerate(zip(IMAGENET_FILTERS, counts)):
-        x = stage(x, block, max(1, int(round(f * width))), count, 1 if i == 0 else 2, i + 2, opts)
-    if version == "v2":
-        x = relu(bn(x, "post", opts), "post_relu", opts)
-    x = _head(x, include_top, pooling, classes, classifier_activation, weight_decay, dtype)
-    return _model(inputs, input_tensor, x, name or _default_name("resnet", depth, plain, version), dtype)
+    return resnet(net_spec("imagenet", depth), **options)
 
 
 def toy_skip_net(
@@ -310,8 +332,8 @@ def build(name: str, /, **kwargs: Any) -> keras.Model:
 
     ImageNet depths (18/34/50/101/152) win over CIFAR ones for `resnet<D>`;
     `cifar_resnet<D>` forces the CIFAR family. `plain<D>` is `resnet<D>` with
-    `plain=True`. Keyword arguments go to `cifar_resnet`, `imagenet_resnet`
-    or `toy_skip_net`. The names are parsed by `keras_resnet.registry.parse_model_name`.
+    `plain=True`. Keyword arguments go to `resnet` (`ResNetOptions`) or
+    `toy_skip_net`. The names are parsed by `keras_resnet.registry.parse_model_name`.
     `weights=`: None, a path, or a preset such as "cifar10" (`keras_resnet.nets.weights`).
     """
     if kwargs.get("weights") is not None:   # pretrained weights: nets/weights.py
@@ -325,44 +347,7 @@ def build(name: str, /, **kwargs: Any) -> keras.Model:
         if kwargs.get("plain") is False:
             raise ValueError(f"{name!r} is a plain net; plain=False contradicts it (use 'resnet{parsed.depth}').")
         kwargs["plain"] = True
-    if parsed.family == "imagenet":
-        return imagenet_resnet(parsed.depth, **kwargs)
-    return cifar_resnet(parsed.depth, **kwargs)
-
-
-class ResNetOptions(TypedDict, total=False):
-    """The keyword options of `cifar_resnet`, `imagenet_resnet` and the named models; [default].
-
-    keras.applications' arguments and `preprocessing`, `dtype` (module docstring), then the architecture: the
-    shortcut option of §3.3, the plain nets of §4.1, the block version, the filters' width, zero-init residuals
-    (Goyal et al. 2017), batch normalization and L2 weight decay (§3.4: 1e-4 ImageNet, §4.2: 1e-4 CIFAR).
-    """
-
-    include_top: bool                        # [True] the paper's global average pooling + dense classifier
-    input_shape: ShapeLike | None            # [32x32x3 CIFAR, 224x224x3 ImageNet] (H, W, C); None sides: any size
-    input_tensor: Any                        # [None] a Keras tensor to build the model on
-    pooling: str | None                      # [None] None, "avg" or "max" (include_top=False)
-    classes: int                             # [10 CIFAR, 1000 ImageNet]
-    classifier_activation: str | Callable[..., Any] | None   # ["softmax"] None: logits
-    preprocessing: Preprocessing | None      # [None] {"scale", "mean", "std"}: raw 0-255 images in
-    dtype: str | keras.DTypePolicy | None    # [None] every layer's dtype policy; mixed: a float32 classifier
-    name: str | None                         # ["resnet56", "plain20", "resnet50_v1_5", ...]
-    shortcut: str                            # ["A" CIFAR, "B" ImageNet] §3.3
-    plain: bool                              # [False] no shortcuts (the plain nets)
-    version: str                             # ["v1"] "v1.5": bottleneck stride on the 3x3; "v2": pre-activation
-    width: float                             # [1] multiplies every filter count
-    zero_init_residual: bool                 # [False] each residual branch starts at zero
-    bn_momentum: float                       # [0.9]
-    bn_epsilon: float                        # [1e-5]
-    sync_bn: bool                            # [False] batch statistics over all replicas
-    weight_decay: float                      # [0.0] L2 on the weights: kernel_regularizer L2(weight_decay / 2)
-    fused_bn: bool                           # [True] layers.FusedBatchNormalization (same results, faster)
-
-
-class ModelOptions(ResNetOptions, total=False):
-    """The keyword options of the named models (`ResNet20` ... `ResNet152`): `ResNetOptions` and `weights`."""
-
-    weights: StrPath | None                  # [None] a preset ("cifar10"), a .keras / .weights.h5 file or a checkpoint
+    return resnet(net_spec(parsed.family, parsed.depth), **kwargs)
 
 
 def _model_signature(**options: Unpack[ModelOptions]) -> keras.Model:
@@ -371,6 +356,9 @@ def _model_signature(**options: Unpack[ModelOptions]) -> keras.Model:
 
 
 _Builder = TypeVar("_Builder", bound=Callable[..., Any])
+_WITH_WEIGHTS = inspect.Signature([
+    inspect.Parameter("weights", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="StrPath | None"),
+    *list(inspect.signature(resnet).parameters.values())[1:]])   # resnet's keyword options
 
 
 # Where the paper has each named model (its docstring): Table 6 for CIFAR, Tables 1-3 for ImageNet (GFLOPs: Table 1's
@@ -397,6 +385,7 @@ def _named(name: str, signature: _Builder) -> _Builder:
 
     fn.__name__ = fn.__qualname__ = name.replace("resnet", "ResNet")
     fn.__doc__ = f"{_PAPER[name]}\n\nOptions: `ModelOptions` (keras.applications' arguments, `weights=`, the net)."
+    fn.__signature__ = _WITH_WEIGHTS   # type: ignore[attr-defined]  # help() and IDEs: every keyword and its default
     return cast(_Builder, fn)
 
 

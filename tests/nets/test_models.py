@@ -256,7 +256,7 @@ def test_named_models_take_every_option_by_keyword_and_cite_the_paper():
 
     from keras_resnet.nets import builders
 
-    options = set(inspect.signature(builders.imagenet_resnet).parameters) - {"depth"}
+    options = set(inspect.signature(builders.resnet).parameters) - {"spec"}
     assert builders.ResNetOptions.__optional_keys__ == options and not builders.ResNetOptions.__required_keys__
     assert builders.ModelOptions.__optional_keys__ == options | {"weights"}
     for fn, table in [(kr.ResNet20, "Table 6"), (kr.ResNet1202, "Table 6"), (kr.ResNet18, "Table 1"),
@@ -264,6 +264,25 @@ def test_named_models_take_every_option_by_keyword_and_cite_the_paper():
         assert fn.__name__ == fn.__qualname__ == f"ResNet{fn.__name__[6:]}" and table in fn.__doc__
     model = kr.ResNet20(include_top=False, pooling="max", width=0.5, shortcut="B", dtype="float32", name="r20")
     assert model.name == "r20" and model.output_shape == (None, 32)
+    shown = inspect.signature(kr.ResNet20).parameters    # help() and IDEs at run time: every keyword and default
+    assert list(shown)[0] == "weights" and set(shown) == options | {"weights"} and shown["version"].default == "v1"
+
+
+def test_one_builder_from_stage_specs():
+    """cifar_resnet / imagenet_resnet are `resnet(net_spec(...))`; any other stem and stages build the same way."""
+    from keras_resnet.nets.builders import resnet
+    from keras_resnet.registry import NetSpec, StageSpec, StemSpec, net_spec
+
+    spec = net_spec("imagenet", 50)
+    assert resnet(spec, width=0.25).count_params() == kr.imagenet_resnet(50, width=0.25).count_params()
+    tiny = NetSpec("cifar", 0, StemSpec(8, 3, 2, True), (StageSpec("bottleneck", 4, 1, 1), StageSpec("basic", 32, 2, 2)))
+    assert tiny.downsampling == 8
+    model = resnet(tiny, name="tiny", input_shape=(16, 16, 3))
+    names = [l.name for l in model.layers]
+    assert {"pool1_pool", "conv2_block1_3_conv", "conv3_block2_2_conv", "conv3_block1_shortcut"} <= set(names)
+    assert model.get_layer("conv2_block1_3_conv").filters == 16 and model.output_shape == (None, 10)
+    with pytest.raises(ValueError, match=r"too small.*>= 8"):
+        resnet(tiny, input_shape=(4, 4, 3))
 
 
 # --------------------------------------------------------------------------- keras.applications arguments

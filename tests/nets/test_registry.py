@@ -44,6 +44,21 @@ def test_imagenet_depths_are_table_1():
         R.check_depth(20, "toy")
 
 
+def test_net_specs_are_section_4_2_and_table_1():
+    cifar = R.net_spec("cifar", 56)
+    assert cifar.stem == R.StemSpec(16, 3, 1, False) and cifar.downsampling == 4
+    assert cifar.stages == tuple(R.StageSpec("basic", f, 9, s) for f, s in [(16, 1), (32, 2), (64, 2)])
+    imagenet = R.net_spec("imagenet", 152)
+    assert imagenet.stem == R.StemSpec(64, 7, 2, True) and imagenet.downsampling == 32
+    assert [(s.block, s.filters, s.blocks, s.strides) for s in imagenet.stages] == [
+        ("bottleneck", 64, 3, 1), ("bottleneck", 128, 8, 2), ("bottleneck", 256, 36, 2), ("bottleneck", 512, 3, 2)]
+    assert R.net_spec("cifar", 50).stages[0].blocks == 8     # cifar_resnet50: n = 8
+    with pytest.raises(ValueError, match=r"6n\+2"):
+        R.net_spec("cifar", 21)
+    with pytest.raises(ValueError, match="family must be cifar or imagenet"):
+        R.net_spec("toy", 2)
+
+
 @pytest.mark.parametrize("text, family, depth", [
     ("56", "cifar", 56), (" resnet56 ", "cifar", 56), ("plain20", "cifar", 20), ("ResNet-110", "cifar", 110),
     (8, "cifar", 8), ("50", "imagenet", 50), ("resnet152", "imagenet", 152), (np.int32(18), "imagenet", 18),
