@@ -413,16 +413,23 @@ def naming_undecodable_images(source: DatasetSource) -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------------------------ tfds
+def tfds_builder(name: str, data_dir: StrPath | None, allowed: str) -> Any:
+    """tensorflow-datasets' builder of `name`; an unknown name is one ValueError listing the `allowed` sources."""
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(f"unknown dataset {name!r}: not an existing path and not a tensorflow-datasets name; "
+                         f"allowed: {allowed}") from None
+
+
 def _load_tfds(name: str, data_dir: StrPath | None, spec: dict[str, Any], validation_split: float | int | None,
                image_size: tuple[int, int] | None) -> ImageData:
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError:
-        raise ValueError(f"unknown dataset {name!r}: not an existing path and not a tensorflow-datasets "
-                         f"name; allowed: {SOURCES_HELP}") from None
+    builder = tfds_builder(name, data_dir, SOURCES_HELP)
     info = builder.info
     keys = info.supervised_keys
     label = info.features[keys[1]] if keys and keys[1] in info.features else None

@@ -41,7 +41,7 @@ import numpy as np
 from . import imagenet
 from .files import find_cifar_dir, find_idx_files
 from .sources import (AUTOTUNE, IMAGE_SUFFIXES, ImageData, _tensorflow_backend, empty_class_folders_error,
-                      split_folder_tree)
+                      split_folder_tree, tfds_builder)
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -526,11 +526,7 @@ def _tfds_splits(name: str, data_dir: StrPath | None) -> tuple[list[str], dict[s
     """The train and validation/test splits of a prepared tfds image-classification dataset (counts from its info)."""
     import tensorflow_datasets as tfds
 
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError:
-        raise ValueError(f"unknown dataset {name!r}: not an existing path and not a tensorflow-datasets name; "
-                         f"allowed: {STREAMING_HELP}") from None
+    builder = tfds_builder(name, data_dir, STREAMING_HELP)
     info = builder.info
     label = info.features["label"] if "label" in info.features else None
     if "image" not in info.features or not isinstance(label, tfds.features.ClassLabel):
