@@ -19,11 +19,10 @@ def subsample(x: Any, strides: int | tuple[int, int]) -> Any:
     """`x[:, ::s, ::s, :]` (rows and columns 0, s, 2s, ...; NHWC), computed as a 1x1 average pooling of stride s.
 
     The same numbers in every dtype (the mean of one value is the value; its gradient is the gradient placed
-    at the kept positions), but much faster on a CPU: TensorFlow runs a strided slice and its gradient
-    (StridedSlice, StridedSliceGrad) through a generic kernel, 10x slower than oneDNN's pooling for a
-    128x32x32x16 tensor in float32 (5.1 ms vs 0.48 ms forward + backward on a 2-core Zen 4;
-    benchmarks/subsample.py), about 3 % of ResNet-20's training step for its two option A shortcuts.
-    Any input size: "valid" 1x1 pooling keeps ceil(H / s) rows like the slice.
+    at the kept positions). Why: TensorFlow runs a strided slice and its gradient (StridedSlice,
+    StridedSliceGrad) through a generic CPU kernel, the pooling through oneDNN's, several times faster
+    (measured by `benchmarks/subsample.py`; numbers in docs/benchmarks.md). Any input size: "valid" 1x1
+    pooling keeps ceil(H / s) rows like the slice.
     """
     return ops.average_pool(x, pool_size=1, strides=strides, padding="valid", data_format="channels_last")
 
@@ -86,14 +85,13 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
 
     Same arguments, weights, config and results as the Keras layer (batch
     normalization, Ioffe & Szegedy 2015, after every convolution of the paper,
-    §3.4). Keras 3 computes the training-mode moments and the normalisation as
-    separate ops; on CPU that made BN in a ResNet-20 step cost about half as
-    much as the convolutions. Here, in training mode on TensorFlow, NHWC 4-D
-    input and channels-last axis, one `FusedBatchNormV3` op (oneDNN on CPU,
-    cuDNN on GPU) computes the batch statistics, the normalised output and,
-    in its gradient, all three gradients: 1.4-1.8x faster per layer on this
-    CPU; ResNet-20 trains faster by the ratio `benchmarks/train_throughput.py
-    --variant default --variant keras_bn` prints.
+    §3.4). Why: Keras 3 computes the training-mode moments and the
+    normalisation as separate ops, a large part of a CPU training step. Here,
+    in training mode on TensorFlow, NHWC 4-D input and channels-last axis, one
+    `FusedBatchNormV3` op (oneDNN on CPU, cuDNN on GPU) computes the batch
+    statistics, the normalised output and, in its gradient, all three
+    gradients (measured by `benchmarks/train_throughput.py --variant default
+    --variant keras_bn`; numbers in docs/benchmarks.md).
 
     Moving statistics follow Keras exactly: the fused op reports the batch
     variance with Bessel's correction, so it is scaled back by (n - 1) / n
@@ -151,11 +149,11 @@ class SubsamplingConv2D(keras.layers.Conv2D):
     Why: TensorFlow 2.21's oneDNN `Conv2DBackpropFilter` for a strided 1x1
     kernel with fewer than 16 input channels corrupts the heap (abort or
     segfault) when the batch size is odd, e.g. the last partial batch of an
-    epoch: seen on AMD EPYC Zen 4 (AVX-512 + BF16), float32 and bfloat16; a
-    narrow net (width 0.25 or 0.5) with option B/C dies in training. The
-    stride-1 1x1 kernel is not affected (`/work/shared/UPSTREAM.md`;
-    `tests/nets/test_crash_regression.py` trains every option and width).
-    Any other kernel size, stride or layout is plain `Conv2D`.
+    epoch, on AVX-512 CPUs, in float32 and bfloat16: a narrow net (width 0.25
+    or 0.5) with option B/C died in training. The stride-1 1x1 kernel is not
+    affected (`tests/training/test_onednn_crash.py` trains every option at
+    three widths with an odd last batch). Any other kernel size, stride or
+    layout is plain `Conv2D`.
     """
 
     def _subsamples(self) -> bool:

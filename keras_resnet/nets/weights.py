@@ -216,21 +216,12 @@ def build_with_weights(build: Callable[..., keras.Model], name: str, weights: St
     built (pass the `preprocessing` the weights were trained with); presets, checkpoints and `.keras`
     files bring their preprocessing along.
     """
-    include_top = kwargs.get("include_top", True)
     if not isinstance(weights, (str, os.PathLike)):
         raise ValueError(f"weights must be None, a path or a preset name, got {weights!r}.")
     if not _is_path(weights):
-        entry = get_preset(name, str(weights))   # a str: a path-like is a path
-        what = f"{entry['model']} weights={weights!r}"
-        kwargs = _fit_kwargs(kwargs, entry["build"], entry["classes"], entry["preprocessing"], what)
-        path = preset_file(entry)
-        model = build(name, **kwargs)
-        source = build(entry["model"], classes=entry["classes"], preprocessing=entry["preprocessing"], **entry["build"])
-        source.load_weights(path)
-        return assign_from_model(model, source, what, skip_top=not include_top)
-
+        return _from_preset(build, name, str(weights), kwargs)   # a str: a path-like is a path
     path = pathlib.Path(weights)
-    from ..convert.checkpoints import SUFFIXES, read_checkpoint
+    from ..convert.checkpoints import SUFFIXES
 
     lowered = path.name.lower()
     if not lowered.endswith(WEIGHT_SUFFIXES + SUFFIXES):
@@ -239,27 +230,50 @@ def build_with_weights(build: Callable[..., keras.Model], name: str, weights: St
     if not path.exists():
         raise FileNotFoundError(f"weights file not found: {path}")
     if lowered.endswith(SUFFIXES):
-        from ..convert.layouts import check_state, detect_layout, keras_weights
-
-        state = read_checkpoint(path)
-        layout = detect_layout(state, model=name)
-        check_state(state, layout, source=f"Checkpoint {path.name}")
-        what = f"checkpoint {path.name} ({layout.describe()})"
-        kwargs = _fit_kwargs(kwargs, layout.build_kwargs, layout.classes, layout.preprocessing, what)
-        model = build(name, **kwargs)
-        return assign_weights(model, keras_weights(state, layout), what, skip_top=not include_top)
+        return _from_checkpoint(build, name, path, kwargs)
     if lowered.endswith(".keras"):
-        from .saving import load_keras_model
-        from .graph import deep_graph_recursion
+        return _from_keras_file(build, name, path, kwargs)
+    return _from_weights_file(build(name, **kwargs), path)
 
-        with deep_graph_recursion():
-            source = load_keras_model(path)     # safe_mode=True, one clear error for a broken file
-        head = {l.name: l for l in source.layers}.get("predictions")
-        classes = getattr(head, "units", None)
-        kwargs = _fit_kwargs(kwargs, {}, classes, preprocessing_of(source), f"weights={path.name}")
-        model = build(name, **kwargs)
-        return assign_from_model(model, source, path.name, skip_top=not include_top)
-    model = build(name, **kwargs)
+
+def _from_preset(build: Callable[..., keras.Model], name: str, weights: str, kwargs: dict[str, Any]) -> keras.Model:
+    entry = get_preset(name, weights)
+    what = f"{entry['model']} weights={weights!r}"
+    fitted = _fit_kwargs(kwargs, entry["build"], entry["classes"], entry["preprocessing"], what)
+    path = preset_file(entry)
+    model = build(name, **fitted)
+    source = build(entry["model"], classes=entry["classes"], preprocessing=entry["preprocessing"], **entry["build"])
+    source.load_weights(path)
+    return assign_from_model(model, source, what, skip_top=not kwargs.get("include_top", True))
+
+
+def _from_checkpoint(build: Callable[..., keras.Model], name: str, path: pathlib.Path,
+                     kwargs: dict[str, Any]) -> keras.Model:
+    from ..convert.checkpoints import read_checkpoint
+    from ..convert.layouts import check_state, detect_layout, keras_weights
+
+    state = read_checkpoint(path)
+    layout = detect_layout(state, model=name)
+    check_state(state, layout, source=f"Checkpoint {path.name}")
+    what = f"checkpoint {path.name} ({layout.describe()})"
+    model = build(name, **_fit_kwargs(kwargs, layout.build_kwargs, layout.classes, layout.preprocessing, what))
+    return assign_weights(model, keras_weights(state, layout), what, skip_top=not kwargs.get("include_top", True))
+
+
+def _from_keras_file(build: Callable[..., keras.Model], name: str, path: pathlib.Path,
+                     kwargs: dict[str, Any]) -> keras.Model:
+    from .graph import deep_graph_recursion
+    from .saving import load_keras_model
+
+    with deep_graph_recursion():
+        source = load_keras_model(path)     # safe_mode=True, one clear error for a broken file
+    head = {l.name: l for l in source.layers}.get("predictions")
+    classes = getattr(head, "units", None)
+    model = build(name, **_fit_kwargs(kwargs, {}, classes, preprocessing_of(source), f"weights={path.name}"))
+    return assign_from_model(model, source, path.name, skip_top=not kwargs.get("include_top", True))
+
+
+def _from_weights_file(model: keras.Model, path: pathlib.Path) -> keras.Model:
     try:
         with warnings.catch_warnings():   # Keras warns once per layer before failing; the error says it all
             warnings.simplefilter("ignore")
