@@ -8,8 +8,8 @@ from .._compat import parser_actions
 from ._args import add_backend_option, add_model_options, model_kwargs
 
 
-def _split(text):
-    """'5000' -> 5000 (a count), '0.1' -> 0.1 (a fraction)."""
+def count_or_fraction(text):
+    """--validation-split (train, tune): '5000' -> 5000 (a count), '0.1' -> 0.1 (a fraction)."""
     try:
         v = float(text)
     except ValueError:
@@ -18,6 +18,12 @@ def _split(text):
 
 
 def register(sub):
+    _add_train_parser(sub)
+    _add_evaluate_parser(sub)
+
+
+def _add_train_parser(sub):
+    """`keras-resnet train`: the options in the order `_command` writes them back."""
     p = sub.add_parser(
         "train", help="train a model of the zoo on a dataset (the paper's CIFAR recipe by default)",
         description="Train MODEL on a dataset and write a run directory (config.json, history.csv, tensorboard/, "
@@ -28,25 +34,8 @@ def register(sub):
                         "a folder with one sub-folder per class, or an .npz (x_train, y_train, x_test, y_test)")
     p.add_argument("--data-dir", help="tfds data_dir holding already prepared data")
     p.add_argument("--run-dir", help="where the run goes (default runs/MODEL-DATASET)")
-    p.add_argument("--recipe", choices=registry.RECIPES,
-                   help="training recipe (default: imagenet for resnet18..152 on ImageNet-like photos, else paper). "
-                        "paper: He et al. 4.2 CIFAR, 0.1 /10 at 50%% and 75%% of the run, batch 128; imagenet: "
-                        "He et al. 3.4, scale augmentation [256, 480], 224 crops + flip, PCA lighting, batch 256, "
-                        "0.1 /10 at epochs 30 and 60 of 90; torchvision: random-resized crop, label smoothing 0.1, "
-                        "cosine, 90 epochs; cosine, onecycle: CIFAR input with those schedules")
-    length = p.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=int, help="length of the run in epochs")
-    length.add_argument("--iterations", type=int, help="length of the run in optimizer steps (default: the paper's 64000)")
-    p.add_argument("--batch-size", type=int,
-                   help="global batch size, split over the replicas (default: the recipe's, 128 or 256)")
-    p.add_argument("--lr", type=float, help="peak learning rate (default 0.1 x batch/128)")
-    p.add_argument("--warmup", type=int, metavar="N",
-                   help="N iterations of linear warm-up from lr/10 to lr (0: none; default: 400 for ResNet-110 and "
-                        "deeper, none below, onecycle 30%% of the run; the paper (4.2) holds 0.01 constant instead)")
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay on the kernels (default 1e-4)")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--label-smoothing", type=float, help="label smoothing (default: the recipe's, 0 or 0.1)")
-    p.add_argument("--validation-split", type=_split,
+    _add_schedule_options(p)
+    p.add_argument("--validation-split", type=count_or_fraction,
                    help="hold out the END of the train split for validation: a count (paper: 5000) or a fraction")
     aug = p.add_mutually_exclusive_group()
     aug.add_argument("--augment", dest="augment", action="store_true", default=None,
@@ -71,6 +60,31 @@ def register(sub):
     add_backend_option(p)
     p.set_defaults(func=run_train, parser=p)
 
+
+def _add_schedule_options(p):
+    """--recipe, the run's length and the optimiser (SGD) options of `train`."""
+    p.add_argument("--recipe", choices=registry.RECIPES,
+                   help="training recipe (default: imagenet for resnet18..152 on ImageNet-like photos, else paper). "
+                        "paper: He et al. 4.2 CIFAR, 0.1 /10 at 50%% and 75%% of the run, batch 128; imagenet: "
+                        "He et al. 3.4, scale augmentation [256, 480], 224 crops + flip, PCA lighting, batch 256, "
+                        "0.1 /10 at epochs 30 and 60 of 90; torchvision: random-resized crop, label smoothing 0.1, "
+                        "cosine, 90 epochs; cosine, onecycle: CIFAR input with those schedules")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, help="length of the run in epochs")
+    length.add_argument("--iterations", type=int, help="length of the run in optimizer steps (default: the paper's 64000)")
+    p.add_argument("--batch-size", type=int,
+                   help="global batch size, split over the replicas (default: the recipe's, 128 or 256)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default 0.1 x batch/128)")
+    p.add_argument("--warmup", type=int, metavar="N",
+                   help="N iterations of linear warm-up from lr/10 to lr (0: none; default: 400 for ResNet-110 and "
+                        "deeper, none below, onecycle 30%% of the run; the paper (4.2) holds 0.01 constant instead)")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay on the kernels (default 1e-4)")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    p.add_argument("--label-smoothing", type=float, help="label smoothing (default: the recipe's, 0 or 0.1)")
+
+
+def _add_evaluate_parser(sub):
+    """`keras-resnet evaluate`."""
     p = sub.add_parser("evaluate", help="top-1/top-5 error and a confusion matrix of a trained model on a dataset",
                        description="Evaluate a run directory (its model.keras) or a .keras file on a dataset's test split.")
     p.add_argument("model", help="a run directory or a .keras file")

@@ -5,6 +5,7 @@ import shlex
 import sys
 
 from .. import registry
+from .train import count_or_fraction
 
 TUNE_HELP = """\
 examples:
@@ -27,15 +28,6 @@ KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT set, sharing one --dir (workers 
 """
 
 
-def _split(text):
-    """--validation-split: 0.1 (a fraction) or 5000 (a count)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1 or a count such as 5000, got {text!r}") from None
-    return int(value) if value >= 1 and value == int(value) else value
-
-
 def register(sub):
     p = sub.add_parser("tune", help="search depth / shortcut / plain (and lr, width, ...) with keras-tuner",
                        epilog=TUNE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,7 +45,7 @@ def register(sub):
     p.add_argument("--hyperband-factor", type=int, default=3)
     p.add_argument("--dataset", default="cifar10", help="a tfds name or a path (.npz, CIFAR batches, IDX files, class folders)")
     p.add_argument("--data-dir", help="tfds data directory")
-    p.add_argument("--validation-split", type=_split, default=0.1,
+    p.add_argument("--validation-split", type=count_or_fraction, default=0.1,
                    help="held out from train for the objective (fraction or count; default 0.1)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
