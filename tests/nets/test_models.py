@@ -1,8 +1,13 @@
-"""The model zoo (issue 2): exact parameter counts, MACs, shortcut options, variants, saving, errors."""
+"""The model zoo (issue 2): exact parameter counts, MACs, shortcut options, variants, saving, errors.
+
+Every option is run through nets_harness.run_net_test on a tiny net; the full-size nets are built once per module
+(`zoo`), ResNet-152 and ResNet-1202 marked slow.
+"""
 
 import keras
 import numpy as np
 import pytest
+from nets_harness import run_net_test, tiny_net
 
 import keras_resnet as kr
 
@@ -19,61 +24,75 @@ def sub_model(model, layer_names):
     return keras.Model(model.input, [model.get_layer(n).output for n in layer_names])
 
 
+@pytest.fixture(scope="module")
+def zoo():
+    """`zoo(name, **options)`: `kr.build(name, **options)`, built once per module (for tests that only read it)."""
+    built = {}
+
+    def get(name, **options):
+        key = repr((name, sorted(options.items())))
+        if key not in built:
+            built[key] = kr.build(name, **options)
+        return built[key]
+
+    return get
+
+
 # --------------------------------------------------------------------------- exact counts
 
 
-@pytest.mark.parametrize("depth", [20, 32, 44, 56, 110, 1202])
-def test_cifar_option_a_params_match_paper(depth):
-    assert trainable(kr.build(f"resnet{depth}")) == CIFAR_PARAMS[depth]
+@pytest.mark.parametrize("depth", [20, 32, 44, 56, 110, pytest.param(1202, marks=pytest.mark.slow)])
+def test_cifar_option_a_params_match_paper(depth, zoo):
+    assert trainable(zoo(f"resnet{depth}")) == CIFAR_PARAMS[depth]
 
 
 @pytest.mark.parametrize("depth", [20, 56, 110])
-def test_cifar_option_b_adds_two_projections(depth):
-    assert trainable(kr.build(f"resnet{depth}", shortcut="B")) == CIFAR_PARAMS[depth] + OPTION_B_EXTRA
+def test_cifar_option_b_adds_two_projections(depth, zoo):
+    assert trainable(zoo(f"resnet{depth}", shortcut="B")) == CIFAR_PARAMS[depth] + OPTION_B_EXTRA
 
 
 @pytest.mark.parametrize("depth", [20, 56])
-def test_plain_net_has_the_same_count_as_its_resnet(depth):
-    plain = kr.build(f"plain{depth}")
+def test_plain_net_has_the_same_count_as_its_resnet(depth, zoo):
+    plain = zoo(f"plain{depth}")
     assert trainable(plain) == CIFAR_PARAMS[depth]
     assert not any(isinstance(layer, (keras.layers.Add, kr.ZeroPadShortcut)) for layer in plain.layers)
 
 
-@pytest.mark.parametrize("depth", [18, 34, 50, 101, 152])
-def test_imagenet_params_match_torchvision(depth):
-    assert trainable(kr.build(f"resnet{depth}")) == IMAGENET_PARAMS[depth]
+@pytest.mark.parametrize("depth", [18, 34, 50, 101, pytest.param(152, marks=pytest.mark.slow)])
+def test_imagenet_params_match_torchvision(depth, zoo):
+    assert trainable(zoo(f"resnet{depth}")) == IMAGENET_PARAMS[depth]
 
 
-def test_option_c_projects_every_block():
-    model = kr.build("resnet20", shortcut="C")
+def test_option_c_projects_every_block(zoo):
+    model = zoo("resnet20", shortcut="C")
     projections = [l.name for l in model.layers if l.name.endswith("_0_conv")]
     assert len(projections) == 9  # one per block, 3 stages x n=3
     extra = 3 * (16 * 16 + 32) + (16 * 32 + 64) + 2 * (32 * 32 + 64) + (32 * 64 + 128) + 2 * (64 * 64 + 128)
     assert trainable(model) == CIFAR_PARAMS[20] + extra
 
 
-def test_generic_depth_6n_plus_2():
+def test_generic_depth_6n_plus_2(zoo):
     model = kr.build("resnet8")
     assert len([l for l in model.layers if isinstance(l, keras.layers.Conv2D)]) == 7  # 6n+1 convs + 1 dense
-    assert kr.cifar_resnet(50).count_params() != kr.build("resnet50").count_params()  # CIFAR-50 vs ImageNet-50
+    assert kr.cifar_resnet(50).count_params() != zoo("resnet50").count_params()  # CIFAR-50 vs ImageNet-50
     assert kr.build("cifar_resnet50").input_shape == (None, 32, 32, 3)
 
 
 # --------------------------------------------------------------------------- multiply-accumulates
 
 
-def test_macs_match_the_paper():
-    assert kr.profile(kr.ResNet20())["macs"] == pytest.approx(40.8e6, rel=0.01)
-    assert kr.profile(kr.ResNet50())["macs"] == pytest.approx(3.8e9, rel=0.03)
+def test_macs_match_the_paper(zoo):
+    assert kr.profile(zoo("resnet20"))["macs"] == pytest.approx(40.8e6, rel=0.01)
+    assert kr.profile(zoo("resnet50"))["macs"] == pytest.approx(3.8e9, rel=0.03)
     assert kr.profile(kr.ResNet50(version="v1.5"))["macs"] == pytest.approx(4.1e9, rel=0.03)
 
 
-def test_profile_needs_a_size_for_undefined_inputs():
+def test_profile_needs_a_size_for_undefined_inputs(zoo):
     model = kr.ResNet20(input_shape=(None, None, 3))
     with pytest.raises(ValueError, match="input_shape"):
         kr.profile(model)
-    assert kr.profile(model, input_shape=(32, 32, 3))["macs"] == kr.profile(kr.ResNet20())["macs"]
-    assert kr.profile(model, input_shape=(64, 64, 3))["macs"] > 3.9 * kr.profile(kr.ResNet20())["macs"]
+    assert kr.profile(model, input_shape=(32, 32, 3))["macs"] == kr.profile(zoo("resnet20"))["macs"]
+    assert kr.profile(model, input_shape=(64, 64, 3))["macs"] > 3.9 * kr.profile(zoo("resnet20"))["macs"]
 
 
 # --------------------------------------------------------------------------- shortcut option A and variants
@@ -185,14 +204,15 @@ def test_dtype_goes_to_every_layer_and_the_global_policy_is_left_alone():
     model = kr.build("resnet8", width=0.25, dtype="mixed_bfloat16")
     assert keras.config.dtype_policy().name == "float32"
     head = ("avg_pool", "predictions")
-    body = {l.dtype_policy.name for l in model.layers if l.name not in head and not isinstance(l, keras.layers.InputLayer)}
+    body = {l.dtype_policy.name for l in model.layers
+            if l.name not in head and not isinstance(l, keras.layers.InputLayer)}
     assert body == {"mixed_bfloat16"} and [model.get_layer(n).dtype_policy.name for n in head] == ["float32"] * 2
     assert model.dtype_policy.name == "mixed_bfloat16" and model.output.dtype == "float32"
     assert {l.dtype_policy.name for l in kr.build("resnet8", width=0.25).layers} == {"float32"}
 
 
-def test_option_a_shortcut_inside_the_model_subsamples_even_positions(rng):
-    model = kr.build("resnet20")
+def test_option_a_shortcut_inside_the_model_subsamples_even_positions(rng, zoo):
+    model = zoo("resnet20")
     block_in = model.get_layer("conv2_block3_out").output
     probe = keras.Model(model.input, [block_in, model.get_layer("conv3_block1_shortcut").output])
     x_in, short = [np.asarray(o) for o in probe(rng.uniform(0, 1, (2, 32, 32, 3)), training=False)]
@@ -209,8 +229,8 @@ def test_bottleneck_stride_placement(version):
     assert (first.strides, middle.strides) == (((2, 2), (1, 1)) if version == "v1" else ((1, 1), (2, 2)))
 
 
-def test_v2_is_pre_activation():
-    model = kr.build("resnet20", version="v2")
+def test_v2_is_pre_activation(zoo):
+    model = zoo("resnet20", version="v2")
     names = [l.name for l in model.layers]
     assert "conv2_block1_preact_bn" in names and "post_bn" in names
     assert not any(n.endswith("_out") for n in names)  # no ReLU after the addition
@@ -275,7 +295,8 @@ def test_one_builder_from_stage_specs():
 
     spec = net_spec("imagenet", 50)
     assert resnet(spec, width=0.25).count_params() == kr.imagenet_resnet(50, width=0.25).count_params()
-    tiny = NetSpec("cifar", 0, StemSpec(8, 3, 2, True), (StageSpec("bottleneck", 4, 1, 1), StageSpec("basic", 32, 2, 2)))
+    stages = (StageSpec("bottleneck", 4, 1, 1), StageSpec("basic", 32, 2, 2))
+    tiny = NetSpec("cifar", 0, StemSpec(8, 3, 2, True), stages)
     assert tiny.downsampling == 8
     model = resnet(tiny, name="tiny", input_shape=(16, 16, 3))
     names = [l.name for l in model.layers]
@@ -352,20 +373,36 @@ SAVE_CASES = [
 
 
 @pytest.mark.parametrize("name,kwargs", SAVE_CASES, ids=[f"{n}-{k}" for n, k in SAVE_CASES])
-def test_keras_file_round_trip_in_safe_mode(tmp_path, rng, name, kwargs):
-    model = kr.build(name, **kwargs)
-    x = rng.uniform(0, 255, (3,) + model.input_shape[1:]).astype("float32")
-    path = tmp_path / "model.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    np.testing.assert_allclose(np.asarray(loaded(x, training=False)), np.asarray(model(x, training=False)),
-                               rtol=1e-5, atol=1e-6)
-    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+def test_keras_file_round_trip_in_safe_mode(tmp_path, rng, name, kwargs, zoo):
+    run_net_test(zoo(name, **kwargs), rng, tmp_path, batch=3)   # same outputs and layer names after loading
 
 
-def test_no_lambda_layers_anywhere():
+PP = {"scale": 1 / 255, "mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3]}
+TINY_CASES = [   # (family, depth: block type and stages, options): every option of the builder, on tiny nets
+    ("cifar", 8, {}),
+    ("cifar", 8, {"shortcut": "B", "zero_init_residual": True}),
+    ("cifar", 8, {"shortcut": "C", "version": "v2", "zero_init_residual": True}),
+    ("cifar", 8, {"plain": True, "width": 1, "preprocessing": PP}),
+    ("cifar", 8, {"include_top": False, "preprocessing": {"scale": 1 / 255}, "input_shape": (None, None, 1)}),
+    ("cifar", 8, {"include_top": False, "pooling": "max", "fused_bn": False, "weight_decay": 1e-4,
+                  "bn_momentum": 0.8, "bn_epsilon": 1e-3, "sync_bn": True}),
+    ("cifar", 8, {"classes": 3, "classifier_activation": None, "name": "logits", "dtype": "mixed_bfloat16"}),
+    ("imagenet", 18, {"version": "v2", "shortcut": "A"}),
+    ("imagenet", 50, {}),
+    ("imagenet", 50, {"version": "v1.5", "shortcut": "C", "zero_init_residual": True}),
+    ("imagenet", 50, {"version": "v2", "plain": True, "include_top": False, "pooling": "avg"}),
+    ("imagenet", 50, {"shortcut": "A", "dtype": "mixed_bfloat16", "preprocessing": PP}),
+]
+
+
+@pytest.mark.parametrize("family,depth,options", TINY_CASES, ids=[f"{f}{d}-{o}" for f, d, o in TINY_CASES])
+def test_every_option_on_a_tiny_net(tmp_path, rng, family, depth, options):
+    run_net_test(tiny_net(family, depth, **options), rng, tmp_path)
+
+
+def test_no_lambda_layers_anywhere(zoo):
     for name in ("resnet20", "plain20", "resnet18"):
-        assert not any(isinstance(l, keras.layers.Lambda) for l in kr.build(name).layers)
+        assert not any(isinstance(l, keras.layers.Lambda) for l in zoo(name).layers)
 
 
 # --------------------------------------------------------------------------- bad input
