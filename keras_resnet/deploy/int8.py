@@ -25,33 +25,18 @@ def input_affine(model: keras.Model) -> tuple[np.ndarray, np.ndarray, keras.Mode
     """
     import keras
 
-    layers = model.layers
-    if len(model.inputs) != 1 or len(model.input_shape) != 4 or not layers or \
-            not isinstance(layers[0], keras.layers.InputLayer):
+    from ..nets.preprocessing import channel_affine, leading_preprocessing
+
+    steps = leading_preprocessing(model)
+    if not steps:
         return None
     channels = model.input_shape[-1]
     scale, offset = np.ones(channels), np.zeros(channels)
-    last = None
     try:
-        for layer in layers[1:]:
-            if isinstance(layer, keras.layers.Rescaling):
-                s = np.broadcast_to(np.asarray(layer.scale, np.float64).ravel(), (channels,))
-                o = np.broadcast_to(np.asarray(layer.offset, np.float64).ravel(), (channels,))
-                scale, offset = scale * s, offset * s + o
-            elif isinstance(layer, keras.layers.Normalization):
-                axis = layer.axis if isinstance(layer.axis, (tuple, list)) else (layer.axis,)
-                if layer.invert or tuple(axis) not in ((-1,), (3,)):
-                    break
-                mean = np.broadcast_to(np.asarray(layer.mean, np.float64).ravel(), (channels,))
-                std = np.maximum(np.sqrt(np.broadcast_to(np.asarray(layer.variance, np.float64).ravel(), (channels,))),
-                                 keras.config.epsilon())       # as Normalization computes it
-                scale, offset = scale / std, (offset - mean) / std
-            else:
-                break
-            last = layer
-        if last is None:
-            return None
-        rest = keras.Model(last.output, model.output)    # fails unless the rest reads only `last`'s output
+        for layer in steps:
+            s, o = channel_affine(layer, channels)
+            scale, offset = scale * s, offset * s + o
+        rest = keras.Model(steps[-1].output, model.output)    # fails unless the rest reads only the last one's output
     except (ValueError, TypeError, AttributeError):
         return None
     return scale.astype(np.float32), offset.astype(np.float32), rest

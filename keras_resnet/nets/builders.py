@@ -38,6 +38,7 @@ from ..registry import (  # noqa: F401  (CIFAR_DEPTHS, IMAGENET_SPECS, list_mode
 )
 from .blocks import BlockOptions, bn, conv, conv_bn_relu, relu, stage
 from .graph import deep_graph_recursion  # noqa: F401  (re-exported: nets.builders.deep_graph_recursion)
+from .preprocessing import add_preprocessing
 
 if TYPE_CHECKING:
     from .._typing import Preprocessing, ShapeLike, StrPath
@@ -89,34 +90,6 @@ def _input(input_shape, input_tensor, default_shape, min_size):
     if not keras.backend.is_keras_tensor(input_tensor):
         return keras.Input(tensor=input_tensor, shape=input_shape, name="input"), input_shape
     return input_tensor, input_shape
-
-
-def _preprocess(x, preprocessing, channels, dtype=None):
-    """Rescale (and normalise) raw 0-255 images inside the model.
-
-    `preprocessing` is None or a dict with optional keys `scale` (e.g. 1/255),
-    `mean` and `std` (per channel, or one value), applied as
-    (x * scale - mean) / std.
-    """
-    if preprocessing is None:
-        return x
-    if not isinstance(preprocessing, dict) or not set(preprocessing) <= {"scale", "mean", "std"}:
-        raise ValueError(
-            f"preprocessing must be None or a dict with keys 'scale', 'mean', 'std', got {preprocessing!r}."
-        )
-    scale = preprocessing.get("scale")
-    if scale is not None:
-        x = keras.layers.Rescaling(float(scale), name="rescale", dtype=dtype)(x)
-    mean, std = preprocessing.get("mean"), preprocessing.get("std")
-    if mean is not None or std is not None:
-        mean = np.broadcast_to(np.asarray(0.0 if mean is None else mean, "float32"), (channels,))
-        std = np.broadcast_to(np.asarray(1.0 if std is None else std, "float32"), (channels,))
-        if np.any(std <= 0):
-            raise ValueError(f"preprocessing std must be > 0, got {std.tolist()}.")
-        x = keras.layers.Normalization(
-            mean=mean.tolist(), variance=(std**2).tolist(), name="normalize", dtype=dtype
-        )(x)
-    return x
 
 
 def _head(x, include_top, pooling, classes, classifier_activation, weight_decay, dtype=None):
@@ -234,7 +207,7 @@ def resnet(
                         bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, sync_bn=sync_bn, weight_decay=weight_decay,
                         fused_bn=fused_bn, dtype=dtype)
     inputs, shape = _input(input_shape, input_tensor, DEFAULT_INPUT_SHAPES[spec.family], spec.downsampling)
-    x = _preprocess(inputs, preprocessing, shape[-1], dtype)
+    x = add_preprocessing(inputs, preprocessing, shape[-1], dtype)
     x = _stem(x, spec.stem, width, opts)
     for index, st in enumerate(spec.stages, start=2):    # conv2_x, conv3_x, ...
         x = stage(x, st.block, _scaled(st.filters, width), st.blocks, st.strides, index, opts)
@@ -309,7 +282,7 @@ def toy_skip_net(
     inputs, shape = _input(input_shape, input_tensor, (32, 32, 3), min_size=1)
     if include_top and None in shape[:2]:
         raise ValueError(f"toy_skip_net flattens its features, so input_shape needs a fixed size, got {shape!r}.")
-    x = _preprocess(inputs, preprocessing, shape[-1], dtype)
+    x = add_preprocessing(inputs, preprocessing, shape[-1], dtype)
     x = keras.layers.Conv2D(filters, 1, name="conv1_conv", dtype=dtype)(x)
     for i in range(1, blocks + 1):
         y = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{i}_1_conv", dtype=dtype)(x)

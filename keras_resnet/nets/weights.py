@@ -159,17 +159,16 @@ def assign_from_model(model: keras.Model, source_model: keras.Model, source: str
 
 
 def preprocessing_of(model: keras.Model) -> Preprocessing | None:
-    """The `preprocessing` dict that rebuilds `model`'s `rescale` / `normalize` layers (None if it has none)."""
-    import numpy as np
+    """The `preprocessing` dict that rebuilds `model`'s leading `rescale` / `normalize` layers (None if none)."""
+    from .preprocessing import leading_preprocessing, mean_std
 
     out: Preprocessing = {}
-    names = {l.name: l for l in model.layers}
-    if isinstance(names.get("rescale"), keras.layers.Rescaling):
-        out["scale"] = float(names["rescale"].scale)
-    norm = names.get("normalize")
-    if isinstance(norm, keras.layers.Normalization):
-        out["mean"] = np.ravel(keras.ops.convert_to_numpy(norm.mean)).astype(float).tolist()
-        out["std"] = np.sqrt(np.ravel(keras.ops.convert_to_numpy(norm.variance))).astype(float).tolist()
+    for layer in leading_preprocessing(model):
+        if layer.name == "rescale" and isinstance(layer, keras.layers.Rescaling):
+            out["scale"] = float(layer.scale)
+        elif layer.name == "normalize" and isinstance(layer, keras.layers.Normalization):
+            mean, std = mean_std(layer)
+            out["mean"], out["std"] = mean.tolist(), std.tolist()
     return out or None
 
 
