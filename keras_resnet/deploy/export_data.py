@@ -6,9 +6,9 @@ dataset the model card names (a path in a card is never read unless the user pas
 
 from __future__ import annotations
 
+import logging
 import os
 import pathlib
-import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,8 @@ from ..training.fit import check_fit
 
 if TYPE_CHECKING:
     from .._typing import ShapeLike
+
+_log = logging.getLogger(__name__)
 
 
 def _load_dataset(source: Any, card: Mapping[str, Any] | None, what: str, card_path: Any = None) -> Any:
@@ -42,7 +44,7 @@ def _load_dataset(source: Any, card: Mapping[str, Any] | None, what: str, card_p
                                                         ("data_dir", "validation_split", "image_size", "seed")
                                                         if spec.get(k) is not None})
         except (ValueError, FileNotFoundError, OSError) as e:
-            print(f"export: the model card's dataset could not be loaded for {what} ({e})", file=sys.stderr)
+            _log.warning("export: the model card's dataset could not be loaded for %s (%s)", what, e)
             return None
     if isinstance(source, (str, os.PathLike)):
         return data_lib.load(source)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import logging
 import math
 import pathlib
 from collections.abc import Sequence
@@ -37,6 +38,8 @@ Row = dict[str, Any]    # one trial of results.csv: the COLUMNS
 
 COLUMNS = ("trial", "status", "model", *HYPERPARAMETERS, "params", "macs", "best_val_accuracy", "objective",
            "epochs", "wall_s", "tuner_id", "pareto")
+
+_log = logging.getLogger(__name__)
 
 
 def _sidecar(tuner: kt.Tuner, trial_id: str) -> dict[str, Any]:
@@ -213,7 +216,7 @@ def export_best(tuner: kt.Tuner, directory: StrPath, hypermodel: ResNetHyperMode
 
     trials = tuner.oracle.get_best_trials(1)
     if not trials:
-        print("No trial finished: no best model to export.")
+        _log.warning("No trial finished: no best model to export.")
         return None
     trial = trials[0]
     values = {n: trial.hyperparameters.values.get(n) for n in HYPERPARAMETERS}
