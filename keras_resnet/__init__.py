@@ -1,10 +1,12 @@
 """keras_resnet: the residual networks of He et al., "Deep Residual Learning for
 Image Recognition" (CVPR 2016), for Keras 3 / TensorFlow.
 
-    import keras_resnet
-    model = keras_resnet.ResNet56(classes=10)                 # CIFAR, option A
-    model = keras_resnet.build("resnet50", version="v1.5")    # ImageNet, option B
-    keras_resnet.profile(model)                               # params and MACs
+```python
+import keras_resnet
+model = keras_resnet.ResNet56(classes=10)                 # CIFAR, option A
+model = keras_resnet.build("resnet50", version="v1.5")    # ImageNet, option B
+keras_resnet.profile(model)                               # params and MACs
+```
 
 Importing the package has no side effects (no environment variable, no matplotlib backend) and is
 light: the public names below load their subpackage (and TensorFlow) when first used. Call

@@ -7,8 +7,10 @@
 - `switches`: find blocks in a functional model; delete or route them.
 - `experiments`: each experiment end to end, writing a folder (figures, CSVs, report.md).
 
-    from keras_resnet import analysis
-    analysis.run_lesion(resnet="runs/resnet56", plain="runs/plain56", dataset="cifar10", out_dir="results/lesion")
+```python
+from keras_resnet import analysis
+analysis.run_lesion(resnet="runs/resnet56", plain="runs/plain56", dataset="cifar10", out_dir="results/lesion")
+```
 """
 
 from .degradation import error_curves, final_errors, plot_degradation

@@ -1,19 +1,23 @@
 """The Gradio demo: classify any image with the residual networks listed (trained here or converted).
 
-    from keras_resnet import app
-    demo = app.build_demo([app.DEFAULT_MODELS_DIR])     # every valid model folder there
-    app.launch(demo, server_name="127.0.0.1")
+```python
+from keras_resnet import app
+demo = app.build_demo([app.DEFAULT_MODELS_DIR])     # every valid model folder there
+app.launch(demo, server_name="127.0.0.1")
+```
 
-    keras-resnet demo [--models-dir DIR] [--server-name 127.0.0.1] [--port 7860] [--share]
-    python apps/gradio_app.py ...                       (the same)
+```text
+keras-resnet demo [--models-dir DIR] [--server-name 127.0.0.1] [--port 7860] [--share]
+python apps/gradio_app.py ...                       (the same)
+```
 
-    folders.py  the model folders listed (saved_models/<name>/, run directories), checked before use; the packaged
-                presets when there is none; the model the page opens on (the most accurate CIFAR-10 one)
-    classify.py classify one image: the cached predictor per backend, the timings
-    ui.py       the page (Gradio Blocks), the model card, the example gallery; build_demo, launch
-    provenance.py what each model is: trained here (command, data) or converted (source, licence, evaluated on what)
-    gallery.py  the selected model's example test images (examples/<dataset>/ + examples.json) and the verdict
-    examples/   real test images per dataset, each with its true class (apps/examples/make_examples.py)
+- `folders.py`: the model folders listed (saved_models/<name>/, run directories), checked before use; the packaged
+  presets when there is none; the model the page opens on (the most accurate CIFAR-10 one)
+- `classify.py`: classify one image: the cached predictor per backend, the timings
+- `ui.py`: the page (Gradio Blocks), the model card, the example gallery; build_demo, launch
+- `provenance.py`: what each model is: trained here (command, data) or converted (source, licence, evaluated on what)
+- `gallery.py`: the selected model's example test images (examples/<dataset>/ + examples.json) and the verdict
+- `examples/`: real test images per dataset, each with its true class (apps/examples/make_examples.py)
 """
 
 from .folders import BACKENDS, FILES, ModelEntry, default_model, discover_models, preset_models, read_model_folder

@@ -1,8 +1,10 @@
 """PyTorch / safetensors checkpoints -> our Keras models, verified against PyTorch's logits.
 
-    import keras_resnet.convert as krc
-    model = krc.convert("resnet56-4bfd9763.th", output="resnet56.keras")     # akamaster CIFAR ResNet-56
-    model = krc.convert("resnet50.safetensors")                            # torchvision/timm ResNet-50
+```python
+import keras_resnet.convert as krc
+model = krc.convert("resnet56-4bfd9763.th", output="resnet56.keras")     # akamaster CIFAR ResNet-56
+model = krc.convert("resnet50.safetensors")                            # torchvision/timm ResNet-50
+```
 
 Layouts (detected from the keys): akamaster/pytorch_resnet_cifar10's CIFAR ResNets (option A, its zero
 channels mapped exactly onto ours) and torchvision's ImageNet ResNets 18/34/50/101/152 (timm's

@@ -1,15 +1,17 @@
 """Datasets (He et al. 2016, §4.2): every source becomes one ImageData; `pipeline` batches it for `fit`.
 
-    from keras_resnet import data
-    d = data.load("cifar10", validation_split=5000)            # or a path: CIFAR batches, IDX, folders, .npz
-    train_ds = data.pipeline(d.train, batch_size=128, training=True, augment=True)
-    data.normalization_stats(d)                                # per-channel mean/std for the model
+```python
+from keras_resnet import data
+d = data.load("cifar10", validation_split=5000)            # or a path: CIFAR batches, IDX, folders, .npz
+train_ds = data.pipeline(d.train, batch_size=128, training=True, augment=True)
+data.normalization_stats(d)                                # per-channel mean/std for the model
+```
 
-    sources.py   ImageData, load, from_arrays, tfds / CIFAR batches / IDX / folder trees / .npz
-    pipeline.py  pipeline (batched augmentation), augment_batch, pad_for, normalization_stats, default_augment
-    files.py     the file readers (.npz, CIFAR python batches, IDX) and well-known class names
-    imagenet.py  the ImageNet transforms (§3.4): scale augmentation, crops, PCA lighting, centre / 10-crop views
-    streaming.py load_streaming: ImageNet-like photos (folders, TFRecords, tfds imagenet2012) read as needed
+- `sources.py`: ImageData, load, from_arrays, tfds / CIFAR batches / IDX / folder trees / .npz
+- `pipeline.py`: pipeline (batched augmentation), augment_batch, pad_for, normalization_stats, default_augment
+- `files.py`: the file readers (.npz, CIFAR python batches, IDX) and well-known class names
+- `imagenet.py`: the ImageNet transforms (§3.4): scale augmentation, crops, PCA lighting, centre / 10-crop views
+- `streaming.py`: load_streaming: ImageNet-like photos (folders, TFRecords, tfds imagenet2012) read as needed
 """
 
 from .files import (

@@ -1,18 +1,21 @@
 """Training (He et al. 2016, §4.2): the run's config, the loop, the recipes, metrics, devices, run directory.
 
-    from keras_resnet.training import train
-    result = train(model="resnet20", dataset="cifar10", epochs=182, run_dir="runs/r20")
+```python
+from keras_resnet.training import train
+result = train(model="resnet20", dataset="cifar10", epochs=182, run_dir="runs/r20")
+```
 
-    config.py      TrainConfig and its checks
-    loop.py        train, evaluate and the pieces: prepare_data, build_model, compile_model
-    recipes.py     the learning-rate schedules (paper / cosine / onecycle) and the optimizer
-    metrics.py     TopK (top-5 accuracy that works in half precision)
-    precision.py   which mixed-precision policy the hardware wants (bf16, or fp16 with loss scaling)
-    distribute.py  the tf.distribute strategy and the multi-worker shim (TensorFlow only)
-    devices.py     keras.distribution.DataParallel on JAX (the Keras 3 counterpart of MirroredStrategy)
-    rundir.py      the run directory: resume, history, curves, confusion matrix; write_run, the one writer of a finished run
-    card.py        the model card of a finished run; read_card, the one reader of model_card.json
-    fit.py         check_fit: does a model fit a dataset (input shape, classes, labels)
+- `config.py`: TrainConfig and its checks
+- `loop.py`: train, evaluate and the pieces: prepare_data, build_model, compile_model
+- `recipes.py`: the learning-rate schedules (paper / cosine / onecycle) and the optimizer
+- `metrics.py`: TopK (top-5 accuracy that works in half precision)
+- `precision.py`: which mixed-precision policy the hardware wants (bf16, or fp16 with loss scaling)
+- `distribute.py`: the tf.distribute strategy and the multi-worker shim (TensorFlow only)
+- `devices.py`: keras.distribution.DataParallel on JAX (the Keras 3 counterpart of MirroredStrategy)
+- `rundir.py`: the run directory: resume, history, curves, confusion matrix; write_run, the one writer of a finished
+  run
+- `card.py`: the model card of a finished run; read_card, the one reader of model_card.json
+- `fit.py`: check_fit: does a model fit a dataset (input shape, classes, labels)
 
 The names below load their module on first use, so importing this package (or `training.metrics`, which Keras
 needs to load a compiled model) does not import TensorFlow: on Keras's JAX and PyTorch backends only
