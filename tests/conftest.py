@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import socket
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the keras-resnet command does (runtime.configure_tensorflow)
@@ -34,3 +35,15 @@ def fashion_mnist_dir():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def free_ports(n=1):
+    """n distinct free TCP ports on 127.0.0.1 (all bound at once, then released) for servers the tests start."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()

@@ -13,12 +13,13 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
+
+from conftest import free_ports
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -78,18 +79,12 @@ def test_wheel_installs_the_package_its_data_and_the_cli(installed):
         assert "usage: keras-resnet" in r.stdout and "demo" in r.stdout, r.stdout
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_demo_from_the_wheel_serves_the_presets(installed):
     import httpx
     from gradio_client import Client, handle_file
 
     target, _, env = installed
-    port, url = _free_port(), None
+    port, url = free_ports()[0], None
     log = target.parent / "demo.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([str(target / "bin" / "keras-resnet"), "demo", "--port", str(port)], cwd=target,

@@ -12,33 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CHROMIUM = pathlib.Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+from _browser import NEEDS_CHROMIUM, ROOT, browser_page, served_demo
+
 SCREENSHOT = pathlib.Path(os.environ.get("DEMO_SCREENSHOT", ROOT / "build" / "screenshots" / "demo.png"))
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--headless", "--disable-gpu"]
 
-pytestmark = [
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = [pytest.mark.timeout(300), NEEDS_CHROMIUM]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python playwright not installed")
-
-
-@pytest.fixture(scope="module")
-def page_url():
-    """The app over saved_models/ when it has models, else over the tiny fixture models."""
-    from _demo_models import fixture_models_dir
-    from keras_resnet.cli.demo import load_app
-
-    ga = load_app()
-    shipped, _ = ga.discover_models([ROOT / "saved_models"])
-    demo = ga.build_demo([ROOT / "saved_models"] if shipped else [fixture_models_dir()])
-    _, url, _ = ga.launch(demo, prevent_thread_lock=True, quiet=True)
-    try:
-        yield ga, demo, url
-    finally:
-        ga.close(demo)   # waits for running events: no worker left inside TensorFlow at exit
+page_url = pytest.fixture(scope="module")(served_demo)
 
 
 def _upload_image(ga, entry, tmp_path):
@@ -59,30 +39,22 @@ def test_upload_shows_top_label_and_screenshot(page_url, tmp_path):
     probs, *_ = ga.predict(entry, path, "Keras")
     expected = max(probs, key=probs.get)
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url, wait_until="domcontentloaded", timeout=60_000)
-            page.locator("#model input").wait_for(timeout=60_000)
-            opened = page.locator("#model input").input_value()
-            page.locator("#image input[type=file]").set_input_files(str(path))
-            top = page.locator("#label [data-testid=label-output-value]")
-            top.wait_for(timeout=60_000)
-            page.wait_for_function(
-                "() => { const t = document.querySelector('#timing'); return t && t.innerText.includes('ms'); }",
-                timeout=60_000)
-            shown = top.inner_text().strip()
-            timing = page.locator("#timing").inner_text()
-            card = page.locator("#card").inner_text()
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-            intro = page.locator("#intro").inner_text()
-            clicked = _select_another_model_and_click_its_example(ga, demo, page, entry)
-        finally:
-            browser.close()
+    with browser_page(sync_api, url) as (page, errors):
+        page.locator("#model input").wait_for(timeout=60_000)
+        opened = page.locator("#model input").input_value()
+        page.locator("#image input[type=file]").set_input_files(str(path))
+        top = page.locator("#label [data-testid=label-output-value]")
+        top.wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => { const t = document.querySelector('#timing'); return t && t.innerText.includes('ms'); }",
+            timeout=60_000)
+        shown = top.inner_text().strip()
+        timing = page.locator("#timing").inner_text()
+        card = page.locator("#card").inner_text()
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        intro = page.locator("#intro").inner_text()
+        clicked = _select_another_model_and_click_its_example(ga, demo, page, entry)
     from keras_resnet.app import provenance
 
     assert opened == provenance.picker_label(entry)          # the menu says what the model is

@@ -14,33 +14,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CHROMIUM = pathlib.Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+from _browser import NEEDS_CHROMIUM, ROOT, browser_page, served_demo
+
 SHOTS = pathlib.Path(os.environ.get("DEMO_SCREENSHOT_DIR", ROOT / "build" / "screenshots"))
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--headless", "--disable-gpu"]
 
-pytestmark = [
-    pytest.mark.timeout(600),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = [pytest.mark.timeout(600), NEEDS_CHROMIUM]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python playwright not installed")
-
-
-@pytest.fixture(scope="module")
-def app():
-    """The app over saved_models/ when it has models, else over the tiny fixture models."""
-    from _demo_models import fixture_models_dir
-    from keras_resnet.cli.demo import load_app
-
-    ga = load_app()
-    shipped, _ = ga.discover_models([ROOT / "saved_models"])
-    demo = ga.build_demo([ROOT / "saved_models"] if shipped else [fixture_models_dir()])
-    _, url, _ = ga.launch(demo, prevent_thread_lock=True, quiet=True)
-    try:
-        yield ga, demo, url
-    finally:
-        ga.close(demo)   # waits for running events: no worker left inside TensorFlow at exit
+app = pytest.fixture(scope="module")(served_demo)
 
 
 def _wait_text(page, selector, text, timeout=60_000):
@@ -60,46 +40,38 @@ def test_explain_toggle_a_block_and_compare_in_the_browser(app, tmp_path):
     width, height = Image.open(path).size
     SHOTS.mkdir(parents=True, exist_ok=True)
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url, wait_until="domcontentloaded", timeout=60_000)
-            page.locator("#image input[type=file]").set_input_files(str(path))
+    with browser_page(sync_api, url) as (page, errors):
+        page.locator("#image input[type=file]").set_input_files(str(path))
 
-            # Where it looks: the open tab follows the upload
-            _wait_text(page, "#explain-text", "Explained:")
-            overlay = page.locator("#explain-image img")
-            overlay.wait_for(timeout=60_000)
-            page.wait_for_function("() => document.querySelector('#explain-image img')?.naturalWidth > 0")
-            natural = overlay.evaluate("img => [img.naturalWidth, img.naturalHeight]")
-            explained = page.locator("#explain-text").inner_text()
-            rank_labels = page.locator("#explain-rank label").all_inner_texts()
-            page.locator("#tools").scroll_into_view_if_needed()
-            page.screenshot(path=str(SHOTS / "explain.png"), full_page=True)
+        # Where it looks: the open tab follows the upload
+        _wait_text(page, "#explain-text", "Explained:")
+        overlay = page.locator("#explain-image img")
+        overlay.wait_for(timeout=60_000)
+        page.wait_for_function("() => document.querySelector('#explain-image img')?.naturalWidth > 0")
+        natural = overlay.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        explained = page.locator("#explain-text").inner_text()
+        rank_labels = page.locator("#explain-rank label").all_inner_texts()
+        page.locator("#tools").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "explain.png"), full_page=True)
 
-            # Switch blocks off: toggles per stage, untick the first block of the second stage (downsampling)
-            page.locator("#tools button[role=tab]", has_text="Switch blocks off").click()
-            _wait_text(page, "#lesion-summary", "the network is intact")
-            stages = [page.locator(f"#lesion-stage-{i}").inner_text() for i in range(3)]
-            intact_top = page.locator("#lesion-lesioned [data-testid=label-output-value]").inner_text().strip()
-            page.locator("#lesion-stage-1 label").first.click()
-            _wait_text(page, "#lesion-summary", "Switched off 1 of")
-            summary = page.locator("#lesion-summary").inner_text()
-            deleted = page.locator("#lesion-deleted textarea, #lesion-deleted input").first.input_value()
-            lesioned_top = page.locator("#lesion-lesioned [data-testid=label-output-value]").inner_text().strip()
-            page.screenshot(path=str(SHOTS / "lesion.png"), full_page=True)
+        # Switch blocks off: toggles per stage, untick the first block of the second stage (downsampling)
+        page.locator("#tools button[role=tab]", has_text="Switch blocks off").click()
+        _wait_text(page, "#lesion-summary", "the network is intact")
+        stages = [page.locator(f"#lesion-stage-{i}").inner_text() for i in range(3)]
+        intact_top = page.locator("#lesion-lesioned [data-testid=label-output-value]").inner_text().strip()
+        page.locator("#lesion-stage-1 label").first.click()
+        _wait_text(page, "#lesion-summary", "Switched off 1 of")
+        summary = page.locator("#lesion-summary").inner_text()
+        deleted = page.locator("#lesion-deleted textarea, #lesion-deleted input").first.input_value()
+        lesioned_top = page.locator("#lesion-lesioned [data-testid=label-output-value]").inner_text().strip()
+        page.screenshot(path=str(SHOTS / "lesion.png"), full_page=True)
 
-            # Compare models: one row per model
-            page.locator("#tools button[role=tab]", has_text="Compare models").click()
-            last = list(demo.models)[-1]
-            _wait_text(page, "#compare-table", last)
-            table = page.locator("#compare-table").inner_text()
-            page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
-        finally:
-            browser.close()
+        # Compare models: one row per model
+        page.locator("#tools button[role=tab]", has_text="Compare models").click()
+        last = list(demo.models)[-1]
+        _wait_text(page, "#compare-table", last)
+        table = page.locator("#compare-table").inner_text()
+        page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
 
     probs, *_ = ga.predict(entry, path, "Keras")
     predicted = max(probs, key=probs.get)

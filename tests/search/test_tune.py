@@ -9,13 +9,14 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
+
+from conftest import free_ports
 
 keras_tuner = pytest.importorskip("keras_tuner")
 
@@ -302,12 +303,6 @@ def test_cli_bad_input_is_one_line(tmp_path, tiny_npz, capsys):
 # --------------------------------------------------------------------------- chief + 2 workers on loopback
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # A process with 2 logical CPUs (configured before TensorFlow starts), so each trial can run under MirroredStrategy.
 TWO_CPUS = """import sys, tensorflow as tf
 tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
@@ -319,7 +314,7 @@ sys.exit(main(sys.argv[1:]))
 
 def test_distributed_chief_and_two_workers_on_loopback(tiny_npz, tmp_path):
     """keras-tuner chief + 2 workers sharing one directory; alongside, one trial under MirroredStrategy."""
-    directory, port = tmp_path / "dist", _free_port()
+    directory, port = tmp_path / "dist", free_ports()[0]
     args = ["tune", "--dataset", str(tiny_npz), "--epochs", "1", "--batch-size", "16", "--validation-split", "16",
             "--run-eagerly", "--quiet", "--choice", "shortcut=A,B", "--choice", "lr=0.05,0.1"]
     args += [f"--fix={k}={v}" for k, v in TINY["fix"].items()]

@@ -7,13 +7,14 @@ before TensorFlow initialises, and a multi-worker strategy is one per process.
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
+
+from conftest import free_ports
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -130,18 +131,8 @@ def test_mirrored_two_cpu_replicas_same_weights_and_same_step_as_one_device(tmp_
     assert (tmp_path / "run" / "model_card.json").exists()
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _two_workers(tmp_path, mode, timeout=300):
-    ports = _free_ports(2)
+    ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
     for i in range(2):
