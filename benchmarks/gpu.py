@@ -40,11 +40,8 @@ def ours(model: str, batch: int, size: tuple[int, int], classes: int, precision:
 
     import keras_resnet as kr
 
-    keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bf16" else "float32")
-    try:
-        net = kr.build(model, input_shape=(*size, 3), classes=classes, **kwargs)
-    finally:
-        keras.config.set_dtype_policy("float32")
+    dtype = "mixed_bfloat16" if precision == "bf16" else "float32"      # the head stays float32 (nets.builders)
+    net = kr.build(model, input_shape=(*size, 3), classes=classes, dtype=dtype, **kwargs)
     net.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy",
                 steps_per_execution=spe, jit_compile=True)
     rng = np.random.default_rng(0)

@@ -16,8 +16,8 @@ images), then for each size, in a fresh process:
 The pool of distinct photos is `--distinct` (1,000) JPEGs; the folder's files are hard links to them (quick to
 make; the page cache holds them, so no disk reads are measured). Put it under /tmp:
 
-    .venv/bin/python benchmarks/imagenet_input.py                                   # 5,000 and 20,000, 200 steps
-    .venv/bin/python benchmarks/imagenet_input.py --sizes 500 --iterations 3        # a smoke run
+    .venv/bin/python benchmarks/imagenet_input.py                                   # 5,000 and 20,000, 200 steps, 2 rounds
+    .venv/bin/python benchmarks/imagenet_input.py --sizes 500 --iterations 3 --rounds 1   # a smoke run
 """
 
 from __future__ import annotations
@@ -159,6 +159,18 @@ def _run_child(args: list[str]) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
+def _summary(runs: list[dict]) -> dict:
+    """One row from several runs of the same size: the median time to the first step, the largest memory."""
+    import statistics
+
+    first = [r["first_step_s"] for r in runs]
+    row = dict(runs[0], first_step_s=statistics.median(first), first_min=min(first), first_max=max(first),
+               s_per_step_after_first=statistics.median(r["s_per_step_after_first"] for r in runs))
+    for key in ("peak_rss_mb", "rss_after_first_mb", "rss_end_mb"):
+        row[key] = max(r[key] for r in runs)
+    return row
+
+
 def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -168,6 +180,7 @@ def main() -> None:
     p.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
     p.add_argument("--iterations", type=int, default=200)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--rounds", type=int, default=2, help="training runs per size, sizes alternating")
     p.add_argument("--pipeline-images", type=int, default=800)
     p.add_argument("--distinct", type=int, default=1000)
     p.add_argument("--root", default="/tmp/imagenet_like")
@@ -189,28 +202,35 @@ def main() -> None:
     print(f"uptime before: {_uptime()}")
     flags = [f for f in open("/proc/cpuinfo").read().split() if f in ("avx2", "avx512f", "avx512_bf16", "amx_tile")]
     print(f"CPU: {os.cpu_count()} cores visible; flags {' '.join(sorted(set(flags)))}")
-    rows = []
+    runs: dict[int, list[dict]] = {n: [] for n in trees}
+    for r in range(a.rounds):                    # sizes alternate, so each sees the same caches and load
+        for n, tree in trees.items():
+            tr = _run_child(["--child", "train", "--tree", str(tree), "--iterations", str(a.iterations),
+                             "--batch", str(a.batch)])
+            runs[n].append(tr)
+            print(json.dumps({"round": r, "size": n, "train": tr}))
+    pipes = {}
     for n, tree in trees.items():
-        tr = _run_child(["--child", "train", "--tree", str(tree), "--iterations", str(a.iterations),
-                         "--batch", str(a.batch)])
-        pl = _run_child(["--child", "pipeline", "--tree", str(tree), "--pipeline-images", str(a.pipeline_images),
-                         "--batch", str(a.batch)])
-        rows.append((n, tr, pl))
-        print(json.dumps({"size": n, "train": tr, "pipeline": pl}))
+        pipes[n] = _run_child(["--child", "pipeline", "--tree", str(tree), "--pipeline-images",
+                               str(a.pipeline_images), "--batch", str(a.batch)])
+        print(json.dumps({"size": n, "pipeline": pipes[n]}))
     print(f"uptime after: {_uptime()}")
-    print(f"\nResNet-18, 224x224, recipe imagenet, batch {a.batch}, {a.iterations} iterations per size:\n")
+    rows = [(n, _summary(runs[n]), pipes[n]) for n in trees]
+    print(f"\nResNet-18, 224x224, recipe imagenet, batch {a.batch}, {a.iterations} iterations per size, "
+          f"{a.rounds} rounds (time to first step: median, min-max; RSS: the largest):\n")
     print("| training images | peak RSS | RSS after step 1 | RSS at the end | time to first step | s/step after | "
           "cached | pipeline alone, 1 core |")
     print("|---:|---:|---:|---:|---:|---:|:--|---:|")
     for n, tr, pl in rows:
         print(f"| {n:,} | {tr['peak_rss_mb']:,.0f} MB | {tr['rss_after_first_mb']:,.0f} MB | {tr['rss_end_mb']:,.0f} MB "
-              f"| {tr['first_step_s']:.1f} s | {tr['s_per_step_after_first']:.2f} | "
+              f"| {tr['first_step_s']:.1f} s ({tr['first_min']:.1f}-{tr['first_max']:.1f}) "
+              f"| {tr['s_per_step_after_first']:.2f} | "
               f"{'yes' if tr['cached'] else 'no'} ({tr['cache_estimate_gb']:.1f} GB est.) | "
               f"{pl['images_per_s']:.0f} img/s ({pl['images_per_cpu_s']:.0f} per CPU-s) |")
     if len(rows) > 1:
         (n0, a0, _), (n1, a1, _) = rows[0], rows[-1]
         print(f"\n{n1:,} vs {n0:,} images: peak RSS {100 * (a1['peak_rss_mb'] / a0['peak_rss_mb'] - 1):+.1f} %, "
-              f"time to first step {100 * (a1['first_step_s'] / a0['first_step_s'] - 1):+.1f} %")
+              f"time to first step {100 * (a1['first_step_s'] / a0['first_step_s'] - 1):+.1f} % (medians)")
     per_core = min(pl["images_per_cpu_s"] for _, _, pl in rows)
     print(f"\ninput pipeline: {per_core:.0f} images per CPU-second (decode + scale augmentation + crop + flip + "
           f"lighting, 300-640 x 240-480 JPEGs); ResNet-50 at 6,000 images/s on one GPU needs "
