@@ -2,7 +2,9 @@
 
 Each case is made here (with the test corpus, tests/robustness/_corpus.py, and the tiny model folders of
 tests/app/_demo_models.py) and run as `python -m keras_resnet.cli ...` in its own process; peak RSS is the child's
-`ru_maxrss` (os.wait4). `predict` on a normal image is the baseline the bombs are compared with. The demo's side
+`ru_maxrss` (os.wait4). The files are made in a child process and the measuring parent imports nothing else (Linux
+hands a forked child its parent's peak RSS, so a parent holding TensorFlow would hide every child's own peak).
+`predict` on a normal image is the baseline the bombs are compared with. The demo's side
 (a folder with a crafted card is skipped, with the reason) is `app.discover_models` in a child process too.
 tests/robustness/test_fuzz.py asserts all of this; this script prints it as a table:
 
@@ -21,11 +23,6 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "robustness"), str(ROOT / "tests" / "app")]
-
-import _corpus as C  # noqa: E402
-from _demo_models import fixture_models_dir  # noqa: E402
-
 NOISE = ("WARNING: All log messages", "I0000", "E0000", "W0000")
 
 
@@ -48,7 +45,11 @@ def _with_card(model: pathlib.Path, folder: pathlib.Path, data: bytes) -> pathli
 
 
 def cases(out: pathlib.Path) -> list[tuple[str, list[str]]]:
-    """(what, arguments after `python`) for every case, its files written under `out`."""
+    """(what, arguments after `python`) for every case, its files written under `out` (in the `--make` child)."""
+    sys.path[:0] = [str(ROOT / "tests" / "robustness"), str(ROOT / "tests" / "app")]
+    import _corpus as C
+    from _demo_models import fixture_models_dir
+
     model = fixture_models_dir() / "tiny-color"
     card = json.loads((model / "model_card.json").read_text())
     cli = ["-m", "keras_resnet.cli"]
@@ -108,13 +109,20 @@ def cases(out: pathlib.Path) -> list[tuple[str, list[str]]]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="/tmp/hostile-files")
+    p.add_argument("--make", action="store_true", help="(internal) write the cases and print them as JSON")
     a = p.parse_args()
     out = pathlib.Path(a.out)
+    if a.make:
+        print("CASES " + json.dumps(cases(out)))
+        return
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    made = subprocess.run([sys.executable, __file__, "--make", "--out", str(out)], capture_output=True, text=True,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), check=True)
+    rows = json.loads(next(ln for ln in made.stdout.splitlines() if ln.startswith("CASES "))[len("CASES "):])
     print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print("| case | exit | stderr | peak RSS |\n|---|---:|---|---:|")
-    for what, args in cases(out):
+    for what, args in rows:
         rc, lines, mb = run(args, cwd=out)
         shown = " / ".join(ln.replace(str(out) + "/", "") for ln in lines) or "(nothing)"
         print(f"| {what} | {rc} | {shown} | {mb:,.0f} MB |", flush=True)
