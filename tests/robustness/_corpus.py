@@ -102,6 +102,12 @@ def lying_ico(png, claim=16):
     return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", claim, claim, 0, 0, 1, 32, len(png), 22) + png
 
 
+def lying_icns(png, icon=b"ic09"):
+    """An ICNS whose one icon's type says 512x512 (ic09) but whose PNG is `png` (Pillow decodes it in load())."""
+    entry = icon + struct.pack(">I", 8 + len(png)) + png
+    return b"icns" + struct.pack(">I", 8 + len(entry)) + entry
+
+
 def _patch_tiff_page(data, page, w, h):
     """A little-endian TIFF with page `page`'s ImageWidth / ImageLength set to w, h (its strips unchanged)."""
     data = bytearray(data)
@@ -143,6 +149,7 @@ def hostile_images():
     big = "12000x12000 = 144 MP"
     return [
         Case("lying.ico", lying_ico(big_png()), why=f"ICO directory says 16x16, its PNG is {big}"),
+        Case("lying.icns", lying_icns(big_png()), why=f"ICNS icon type says 512x512, its PNG is {big}"),
         Case("huge-first-frame.gif", screen + _gif_frame(12000, 12000) + b";", why=f"16x16 screen, first frame {big}"),
         Case("huge-first-page.tiff", _patch_tiff_page(tiff, 0, 12000, 12000), why=f"first TIFF page {big}"),
         Case("huge-first-frame.mpo", _patch_sof(mpo, 0, 12000, 12000), why=f"first MPO frame {big}"),
