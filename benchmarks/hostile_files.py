@@ -3,7 +3,8 @@
 Each case is made here (with the test corpus, tests/robustness/_corpus.py, and the tiny model folders of
 tests/app/_demo_models.py) and run as `python -m keras_resnet.cli ...` in its own process; peak RSS is the child's
 `ru_maxrss` (os.wait4). The files are made in a child process and the measuring parent imports nothing else (Linux
-hands a forked child its parent's peak RSS, so a parent holding TensorFlow would hide every child's own peak).
+hands a forked child its parent's peak RSS, so a parent holding TensorFlow would hide every child's own peak;
+tests/robustness/test_fuzz.py's peak_rss_mb uses a small intermediate parent for the same reason).
 `predict` on a normal image is the baseline the bombs are compared with. The demo's side
 (a folder with a crafted card is skipped, with the reason) is `app.discover_models` in a child process too.
 tests/robustness/test_fuzz.py asserts all of this; this script prints it as a table:
@@ -48,13 +49,14 @@ def cases(out: pathlib.Path) -> list[tuple[str, list[str]]]:
     """(what, arguments after `python`) for every case, its files written under `out` (in the `--make` child)."""
     sys.path[:0] = [str(ROOT / "tests" / "robustness"), str(ROOT / "tests" / "app")]
     import _corpus as C
+    import numpy as np
     from _demo_models import fixture_models_dir
 
     model = fixture_models_dir() / "tiny-color"
     card = json.loads((model / "model_card.json").read_text())
     cli = ["-m", "keras_resnet.cli"]
     normal = out / "normal.png"
-    C._rgb(__import__("numpy").random.default_rng(0), 64, 48).save(normal)
+    C._rgb(np.random.default_rng(0), 64, 48).save(normal)
     (out / "lying.ico").write_bytes(C.lying_ico(C.big_png()))
     (out / "64mp.png").write_bytes(C.big_png(8000, 8000))
     cifar = out / "cifar"
@@ -66,7 +68,7 @@ def cases(out: pathlib.Path) -> list[tuple[str, list[str]]]:
     for cls in ("a", "b"):
         (tree / cls).mkdir(parents=True)
         for i in range(2):
-            C._rgb(__import__("numpy").random.default_rng(i), 8, 8).save(tree / cls / f"{i}.png")
+            C._rgb(np.random.default_rng(i), 8, 8).save(tree / cls / f"{i}.png")
     (tree / "b" / "huge.png").write_bytes(C.big_png())
     hostile = {c.name: c.data for c in C.hostile_cards(card)}
     nested = _with_card(model, out / "nested-card", hostile["nested"])
