@@ -1,10 +1,9 @@
 """The crafted inputs of issue 22 through the real command: exit status, the one stderr line, peak memory.
 
 Each case is made here (with the test corpus, tests/robustness/_corpus.py, and the tiny model folders of
-tests/app/_demo_models.py) and run as `python -m keras_resnet.cli ...` in its own process; peak RSS is the child's
-`ru_maxrss` (os.wait4). The files are made in a child process and the measuring parent imports nothing else (Linux
-hands a forked child its parent's peak RSS, so a parent holding TensorFlow would hide every child's own peak;
-tests/robustness/test_fuzz.py's peak_rss_mb uses a small intermediate parent for the same reason).
+tests/app/_demo_models.py) and run as `python -m keras_resnet.cli ...` in its own process; peak RSS is that process's
+peak, measured as the fuzz test measures it (tests/robustness/_measure.py: a small intermediate parent, since
+Linux hands a forked child its parent's peak RSS).
 `predict` on a normal image is the baseline the bombs are compared with. The demo's side
 (a folder with a crafted card is skipped, with the reason) is `app.discover_models` in a child process too.
 tests/robustness/test_fuzz.py asserts all of this; this script prints it as a table:
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import pickle
 import shutil
@@ -24,19 +22,12 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-NOISE = ("WARNING: All log messages", "I0000", "E0000", "W0000")
+sys.path[:0] = [str(ROOT / "tests" / "robustness"), str(ROOT / "tests" / "app")]
 
-
-def run(args: list[str], cwd: pathlib.Path) -> tuple[int, list[str], float]:
-    """(exit status, stderr lines without TensorFlow's start-up noise, peak RSS in MB) of one child process."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=cwd)
-    err = proc.stderr.read() if proc.stderr else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith(NOISE)]
-    return proc.returncode, lines, usage.ru_maxrss / 1024
+import _corpus as C  # noqa: E402
+import numpy as np  # noqa: E402
+from _demo_models import fixture_models_dir  # noqa: E402
+from _measure import peak_rss, stderr_lines  # noqa: E402
 
 
 def _with_card(model: pathlib.Path, folder: pathlib.Path, data: bytes) -> pathlib.Path:
@@ -46,12 +37,7 @@ def _with_card(model: pathlib.Path, folder: pathlib.Path, data: bytes) -> pathli
 
 
 def cases(out: pathlib.Path) -> list[tuple[str, list[str]]]:
-    """(what, arguments after `python`) for every case, its files written under `out` (in the `--make` child)."""
-    sys.path[:0] = [str(ROOT / "tests" / "robustness"), str(ROOT / "tests" / "app")]
-    import _corpus as C
-    import numpy as np
-    from _demo_models import fixture_models_dir
-
+    """(what, arguments after `python`) for every case, its files written under `out`."""
     model = fixture_models_dir() / "tiny-color"
     card = json.loads((model / "model_card.json").read_text())
     cli = ["-m", "keras_resnet.cli"]
@@ -111,22 +97,16 @@ def cases(out: pathlib.Path) -> list[tuple[str, list[str]]]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="/tmp/hostile-files")
-    p.add_argument("--make", action="store_true", help="(internal) write the cases and print them as JSON")
     a = p.parse_args()
     out = pathlib.Path(a.out)
-    if a.make:
-        print("CASES " + json.dumps(cases(out)))
-        return
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    made = subprocess.run([sys.executable, __file__, "--make", "--out", str(out)], capture_output=True, text=True,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), check=True)
-    rows = json.loads(next(ln for ln in made.stdout.splitlines() if ln.startswith("CASES "))[len("CASES "):])
+    rows = cases(out)
     print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print("| case | exit | stderr | peak RSS |\n|---|---:|---|---:|")
     for what, args in rows:
-        rc, lines, mb = run(args, cwd=out)
-        shown = " / ".join(ln.replace(str(out) + "/", "") for ln in lines) or "(nothing)"
+        rc, stderr, mb = peak_rss(args, cwd=out)
+        shown = " / ".join(ln.replace(str(out) + "/", "") for ln in stderr_lines(stderr)) or "(nothing)"
         print(f"| {what} | {rc} | {shown} | {mb:,.0f} MB |", flush=True)
     left = sorted(p.name for p in out.iterdir() if p.name.startswith(("run-", "never")))
     print(f"\nwritten by the failing commands: {left or 'nothing'}")

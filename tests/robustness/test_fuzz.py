@@ -20,7 +20,6 @@ import json
 import os
 import pathlib
 import pickle
-import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "app"))   # tests/app/_demo_models.py
 
 import _corpus as C  # noqa: E402
+from _measure import peak_rss, stderr_lines  # noqa: E402
 from _demo_models import fixture_models_dir  # noqa: E402
 
 SEED = 11
@@ -44,8 +44,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Truncated File Read:UserWarning:PIL"),
 ]
 COUNT = {}          # entry-point family -> number of malformed inputs checked (printed at the end)
-TF_NOISE = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl|To enable the following instructions"
-                      r"|.*rebuild TensorFlow with the appropriate compiler flags|INFO: Created TensorFlow Lite)")
 
 
 def _count(family, n=1):
@@ -81,11 +79,6 @@ def assert_lib_error(excinfo, *names):
     assert excinfo.type in (ValueError, FileNotFoundError), excinfo.type
     for name in names:
         assert str(name) in str(excinfo.value), (name, str(excinfo.value))
-
-
-def stderr_lines(text):
-    """stderr of a subprocess without TensorFlow's C++ start-up lines."""
-    return [line for line in text.splitlines() if line.strip() and not TF_NOISE.match(line)]
 
 
 def run_cli(*args, timeout=240):
@@ -610,19 +603,11 @@ def test_subprocess_train_and_evaluate_on_broken_inputs(finished_run, tmp_path):
 
 
 def peak_rss_mb(*args):
-    """`keras-resnet ARGS` in a fresh process: (exit status, stderr lines, its peak RSS in MB).
-
-    A small parent runs the command as its only child and reports getrusage(RUSAGE_CHILDREN).ru_maxrss
-    (KB on Linux): the peak of that one command, not of anything this test process ran before.
-    """
-    code = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-            "sys.stderr.write(p.stderr); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
-            "sys.exit(p.returncode)")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "keras_resnet.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=240, env=env, cwd=ROOT)
-    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
-    return proc.returncode, stderr_lines(proc.stderr), int(proc.stdout.split()[-1]) / 1024
+    """`keras-resnet ARGS` in a fresh process: (exit status, stderr lines, its peak RSS in MB: that one command's,
+    not anything this test process ran before; _measure.peak_rss)."""
+    rc, stderr, mb = peak_rss(["-m", "keras_resnet.cli", *args], cwd=ROOT)
+    assert "Traceback" not in stderr, stderr[-3000:]
+    return rc, stderr_lines(stderr), mb
 
 
 # Each bomb undefended costs at least its decoded size over the baseline: 432 MB for the 12000x12000 PNG in the ICO
